@@ -1,0 +1,18 @@
+"""sknnaqc: deep classifiers that learn from noisy labels (NNAQC).
+
+scikit-learn estimators built on skorch and PyTorch implementing NNAQC
+(Jindal et al.) and the baselines it is compared with.
+"""
+
+from .base import NoiseAwareClassifier
+from .exceptions import NonFiniteLossError
+from .nnaqc import NNAQCClassifier
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "NNAQCClassifier",
+    "NoiseAwareClassifier",
+    "NonFiniteLossError",
+    "__version__",
+]

@@ -1,0 +1,151 @@
+"""The skorch net that every sknnaqc estimator trains internally.
+
+It plugs into skorch's seams only: ``get_loss`` (loss parts, NaN guard),
+``get_iterator`` (fast batches for in-memory data) and the default callbacks
+(epoch averages of the loss parts). skorch's training loop, callbacks and
+history are used unchanged.
+"""
+
+import math
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import PassthroughScoring
+from skorch.dataset import Dataset as SkorchDataset
+from skorch.utils import to_tensor
+from torch.utils.data import DataLoader, Subset
+
+from .exceptions import NonFiniteLossError
+
+LOSS_PARTS = ("nna", "qc", "penalty")
+
+
+def softmax_rows(logits):
+    """Prediction nonlinearity (module level so that fitted nets pickle)."""
+    return torch.softmax(logits, dim=1)
+
+
+def unwrap_module(module):
+    """The plain module inside a DistributedDataParallel / compiled wrapper."""
+    while hasattr(module, "module") and isinstance(module.module, torch.nn.Module):
+        module = module.module
+    return getattr(module, "_orig_mod", module)
+
+
+class InMemoryBatches:
+    """Re-iterable mini-batches sliced from tensors held once in memory.
+
+    Equivalent to ``DataLoader(dataset, batch_size, shuffle)`` over in-memory
+    arrays, without per-sample ``__getitem__`` and collation, which dominate
+    epoch time for small networks. Shuffling draws from torch's global
+    generator, like ``DataLoader`` does, so seeding works the same way.
+    """
+
+    def __init__(self, X, y, batch_size, shuffle):
+        self.X = X
+        self.y = y
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+
+    def __len__(self):
+        return math.ceil(len(self.X) / self.batch_size)
+
+    def __iter__(self):
+        n = len(self.X)
+        order = torch.randperm(n) if self.shuffle else None
+        for start in range(0, n, self.batch_size):
+            if order is None:
+                idx = slice(start, start + self.batch_size)
+            else:
+                idx = order[start:start + self.batch_size]
+            yield self.X[idx], (None if self.y is None else self.y[idx])
+
+
+def _as_tensor(a):
+    if a is None or isinstance(a, torch.Tensor):
+        return a
+    return torch.as_tensor(np.ascontiguousarray(a))
+
+
+def _in_memory_arrays(dataset):
+    """``(X, y)`` tensors behind a skorch Dataset (or a Subset of one), else None."""
+    indices = None
+    if isinstance(dataset, Subset):
+        indices = torch.as_tensor(np.asarray(dataset.indices), dtype=torch.long)
+        dataset = dataset.dataset
+    if type(dataset) is not SkorchDataset:
+        return None
+    X, y = dataset.X, dataset.y
+    if not isinstance(X, (np.ndarray, torch.Tensor)):
+        return None
+    if y is not None and not isinstance(y, (np.ndarray, torch.Tensor)):
+        return None
+    X, y = _as_tensor(X), _as_tensor(y)
+    if indices is not None:
+        X = X[indices]
+        y = None if y is None else y[indices]
+    return X, y
+
+
+class NoiseAwareNet(NeuralNet):
+    """skorch ``NeuralNet`` for a :class:`~sknnaqc.noise_models.NoiseAdaptedModule`.
+
+    The criterion must have a ``components(y_pred, y_true)`` method returning
+    a dict with ``"loss"`` and the parts to log (``"nna"``, ``"qc"``). Per
+    batch, ``train_nna_loss``, ``train_qc_loss`` (and ``valid_*`` when a
+    validation split is used) are recorded in the history, and their epoch
+    averages appear as epoch-level entries.
+    """
+
+    # DataLoader keyword arguments the in-memory fast path reproduces exactly.
+    _FAST_PATH_KWARGS = {"batch_size", "shuffle"}
+
+    @property
+    def _default_callbacks(self):
+        callbacks = list(super()._default_callbacks)
+        position = [name for name, _ in callbacks].index("print_log")
+        extra = []
+        for prefix in ("train", "valid"):
+            for part in LOSS_PARTS:
+                name = f"{prefix}_{part}_loss" if part != "penalty" else f"{prefix}_penalty"
+                extra.append((name, PassthroughScoring(name=name, on_train=prefix == "train")))
+        return callbacks[:position] + extra + callbacks[position:]
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        y_true = to_tensor(y_true, device=self.device).long()
+        parts = self.criterion_.components(y_pred, y_true)
+        loss = parts["loss"]
+        penalty = unwrap_module(self.module_).noise_model.penalty()
+        if penalty is not None:
+            loss = loss + penalty
+            parts["penalty"] = penalty
+        prefix = "train" if training else "valid"
+        value = loss.item()
+        if not math.isfinite(value):
+            raise NonFiniteLossError(
+                f"The {prefix} loss became {value} in epoch {len(self.history)}; "
+                "training was stopped. Lower lr, scale the input features, or "
+                "check X for extreme values."
+            )
+        for part in LOSS_PARTS:
+            if part in parts:
+                name = f"{prefix}_{part}_loss" if part != "penalty" else f"{prefix}_penalty"
+                self.history.record_batch(name, parts[part].item())
+        return loss
+
+    def get_iterator(self, dataset, training=False):
+        if training:
+            kwargs = self.get_params_for("iterator_train")
+            iterator = self.iterator_train
+        else:
+            kwargs = self.get_params_for("iterator_valid")
+            iterator = self.iterator_valid
+        if iterator is DataLoader and set(kwargs) <= self._FAST_PATH_KWARGS:
+            arrays = _in_memory_arrays(dataset)
+            if arrays is not None:
+                batch_size = kwargs.get("batch_size", self.batch_size)
+                if batch_size == -1:
+                    batch_size = len(arrays[0])
+                return InMemoryBatches(*arrays, batch_size, bool(kwargs.get("shuffle", False)))
+        return super().get_iterator(dataset, training=training)
