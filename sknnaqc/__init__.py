@@ -5,6 +5,14 @@ scikit-learn estimators built on skorch and PyTorch implementing NNAQC
 """
 
 from .base import NoiseAwareClassifier
+from .baselines import (
+    BaseModelClassifier,
+    BootstrappingClassifier,
+    DropoutNoiseLayerClassifier,
+    ForwardCorrectionClassifier,
+    GenieAidedClassifier,
+    TraceRegularizedClassifier,
+)
 from .exceptions import NonFiniteLossError
 from .nnaqc import NNAQCClassifier
 
@@ -12,6 +20,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     "NNAQCClassifier",
+    "BaseModelClassifier",
+    "GenieAidedClassifier",
+    "TraceRegularizedClassifier",
+    "DropoutNoiseLayerClassifier",
+    "BootstrappingClassifier",
+    "ForwardCorrectionClassifier",
     "NoiseAwareClassifier",
     "NonFiniteLossError",
     "__version__",

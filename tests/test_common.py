@@ -1,17 +1,53 @@
 """scikit-learn compliance of every sknnaqc estimator."""
 
-import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sknnaqc import NNAQCClassifier
+from sknnaqc import (
+    BaseModelClassifier,
+    BootstrappingClassifier,
+    DropoutNoiseLayerClassifier,
+    ForwardCorrectionClassifier,
+    GenieAidedClassifier,
+    NNAQCClassifier,
+    TraceRegularizedClassifier,
+)
+from sknnaqc.noise import make_transition_matrix
 
 from conftest import TinyMLP
 
+COMMON = dict(max_epochs=20, lr=1e-2, random_state=0)
+
+
+class SymmetricNoise:
+    """Transition-matrix factory with a stable repr (test ids must not hold addresses)."""
+
+    def __init__(self, rate):
+        self.rate = rate
+
+    def __call__(self, n_classes):
+        return make_transition_matrix(n_classes, self.rate, kind="symmetric")
+
+    def __repr__(self):
+        return f"SymmetricNoise({self.rate})"
+
+
+SYMMETRIC_20 = SymmetricNoise(0.2)
+
 ESTIMATORS = [
-    NNAQCClassifier(TinyMLP, max_epochs=20, lr=1e-2, random_state=0),
+    NNAQCClassifier(TinyMLP, **COMMON),
+    NNAQCClassifier(TinyMLP, noise_dropout=0.3, **COMMON),
+    BaseModelClassifier(TinyMLP, **COMMON),
+    GenieAidedClassifier(TinyMLP, transition_matrix=SYMMETRIC_20, **COMMON),
+    GenieAidedClassifier(TinyMLP, transition_matrix=SYMMETRIC_20, alpha=0.9, **COMMON),
+    TraceRegularizedClassifier(TinyMLP, **COMMON),
+    DropoutNoiseLayerClassifier(TinyMLP, **COMMON),
+    BootstrappingClassifier(TinyMLP, **COMMON),
+    BootstrappingClassifier(TinyMLP, mode="hard", beta=0.2, **COMMON),
+    ForwardCorrectionClassifier(TinyMLP, **COMMON),
 ]
 
-# check name -> reason, for checks that are expected to fail.
+# check name -> reason, for checks that are expected to fail. Empty: every
+# check passes for every estimator.
 EXPECTED_FAILED_CHECKS = {}
 
 
