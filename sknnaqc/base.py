@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from torch import nn
 from torch.utils.data import Dataset
 
-from ._net import NoiseAwareNet, softmax_rows
+from ._net import NoiseAwareNet, softmax_rows, unwrap_module
 from .losses import NoiseAwareLoss
 from .noise_models import NoiseAdaptedModule
 
@@ -393,7 +393,7 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
             torch.manual_seed(self._seed())
             self.net_ = self._fit_net(X, y_enc, **fit_params)
         self.history_ = self.net_.history
-        noise_model = self.net_.module_.noise_model
+        noise_model = unwrap_module(self.net_.module_).noise_model
         with torch.no_grad():
             self.noise_matrix_ = (
                 noise_model.transition_matrix(len(self.classes_)).detach().cpu().double().numpy()
