@@ -9,7 +9,7 @@ ordered seed-major (all cells of seed 0 first).
 
 Command used for the committed results::
 
-    python benchmarks/bench_fashion_table1.py --epochs 2 --threads 2 \\
+    python benchmarks/bench_fashion_table1.py --epochs 2 --threads 1 \\
         --out benchmarks/results/fashion_table1
 
 Quick smoke run (digits, used by the test suite)::
@@ -36,7 +36,7 @@ def main(argv=None):
     parser.add_argument("--train-sizes", type=int, nargs="+", default=[60000])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", default="benchmarks/results/fashion_table1")
