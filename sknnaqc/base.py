@@ -45,6 +45,28 @@ _N_CLASSES_NAMES = ("n_classes", "num_classes", "output_units")
 _N_FEATURES_NAMES = ("n_features", "input_units", "in_features", "input_dim")
 
 
+# Docstring pieces shared by every estimator (filled in by ``fill_doc``).
+KWARGS_DOC = """    **kwargs
+        Parameters common to all sknnaqc estimators (``optimizer``, ``lr``,
+        ``max_epochs``, ``batch_size``, ``train_split``, ``callbacks``,
+        ``device``, ``random_state``, ``verbose``) and routed ``module__*``,
+        ``optimizer__*`` ... parameters; see :class:`NoiseAwareClassifier`."""
+
+FITTED_DOC = """    classes_ : ndarray of shape (n_classes,)
+        Class labels seen in ``fit``.
+    n_features_in_ : int
+        Size of axis 1 of X seen in ``fit`` (absent when X was a Dataset).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when X was a DataFrame with string column names."""
+
+
+def fill_doc(cls):
+    """Replace ``{kwargs}`` and ``{fitted}`` lines in a class docstring."""
+    cls.__doc__ = cls.__doc__.replace("    {kwargs}", KWARGS_DOC).replace(
+        "    {fitted}", FITTED_DOC)
+    return cls
+
+
 def _is_routed(name):
     return name.startswith(ROUTED_PREFIXES)
 

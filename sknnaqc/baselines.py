@@ -21,7 +21,7 @@ import numbers
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .base import NoiseAwareClassifier
+from .base import NoiseAwareClassifier, fill_doc
 from .noise import check_transition_matrix, estimate_transition_matrix
 from .noise_models import IdentityNoiseModel, LinearNoiseModel
 
@@ -40,18 +40,11 @@ _DROPOUT = [Interval(numbers.Real, 0, 1, closed="left")]
 _ANY_REAL = [Interval(numbers.Real, None, None, closed="neither")]
 _MATRIX = [None, "array-like", callable]
 
-_COMMON_DOC = """    **kwargs
-        Parameters common to all sknnaqc estimators (``optimizer``, ``lr``,
-        ``max_epochs``, ``batch_size``, ``train_split``, ``callbacks``,
-        ``device``, ``random_state``, ``verbose``) and routed ``module__*``,
-        ``optimizer__*`` ... parameters; see :class:`NoiseAwareClassifier`.
+_ATTRIBUTES_DOC = """    {kwargs}
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels seen in ``fit``.
-    n_features_in_ : int
-        Size of axis 1 of X seen in ``fit``.
+    {fitted}
     noise_matrix_ : ndarray of shape (n_classes, n_classes)
         The noise model's transition matrix after training,
         ``noise_matrix_[i, j] = P(noisy = j | true = i)`` (identity when the
@@ -70,8 +63,8 @@ def _given_matrix(matrix, n_classes):
 
 
 def _doc(cls):
-    cls.__doc__ = cls.__doc__.replace("    {common}", _COMMON_DOC)
-    return cls
+    cls.__doc__ = cls.__doc__.replace("    {common}", _ATTRIBUTES_DOC)
+    return fill_doc(cls)
 
 
 @_doc

@@ -4,12 +4,13 @@ import numbers
 
 from sklearn.utils._param_validation import Interval
 
-from .base import NoiseAwareClassifier
+from .base import NoiseAwareClassifier, fill_doc
 from .noise_models import NonlinearNoiseModel
 
 __all__ = ["NNAQCClassifier"]
 
 
+@fill_doc
 class NNAQCClassifier(NoiseAwareClassifier):
     """Nonlinear, noise-aware, quasi-clustering classifier (NNAQC).
 
@@ -43,20 +44,11 @@ class NNAQCClassifier(NoiseAwareClassifier):
         was chosen by ``benchmarks/bench_w_init.py`` (results in
         ``benchmarks/results/w_init.md``): 2.0 had the lowest error with 40
         or more epochs at 30 % and 50 % noise on digits.
-    **kwargs
-        Parameters common to all sknnaqc estimators (``optimizer``, ``lr``,
-        ``max_epochs``, ``batch_size``, ``train_split``, ``callbacks``,
-        ``device``, ``random_state``, ``verbose``) and routed ``module__*``,
-        ``optimizer__*`` ... parameters; see :class:`NoiseAwareClassifier`.
+    {kwargs}
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels seen in ``fit``.
-    n_features_in_ : int
-        Number of features (size of axis 1 of X) seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Column names, when X was a DataFrame with string column names.
+    {fitted}
     noise_matrix_ : ndarray of shape (n_classes, n_classes)
         What the noise model learned: ``noise_matrix_[i, j] = softmax(W e_i)_j``
         (eq. 4), rows sum to 1. It is a "denoising operator" rather than an
@@ -74,7 +66,7 @@ class NNAQCClassifier(NoiseAwareClassifier):
 
     References
     ----------
-    S. Jindal, M. Nokleby, D. Pressel, X. Chen, "A Nonlinear, Noise-aware,
+    I. Jindal, M. Nokleby, D. Pressel, X. Chen, "A Nonlinear, Noise-aware,
     Quasi-clustering Approach to Learning Deep CNNs from Noisy Labels", CVPR
     Workshops 2019.
 

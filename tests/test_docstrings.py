@@ -1,0 +1,16 @@
+"""The Examples sections of the estimators' and losses' docstrings run."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["sknnaqc.nnaqc", "sknnaqc.baselines", "sknnaqc.losses"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_doctests(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0, f"{name} has no examples"
+    assert result.failed == 0
