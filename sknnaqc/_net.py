@@ -1,9 +1,11 @@
 """The skorch net that every sknnaqc estimator trains internally.
 
 It plugs into skorch's seams only: ``get_loss`` (loss parts, NaN guard),
-``get_iterator`` (fast batches for in-memory data) and the default callbacks
-(epoch averages of the loss parts). skorch's training loop, callbacks and
-history are used unchanged.
+``get_iterator`` (fast batches for in-memory data), ``infer`` /
+``predict_proba`` (the clean branch alone at prediction time),
+``_set_training`` (no per-batch mode switch when nothing changed) and the
+default callbacks (epoch averages of the loss parts). skorch's training
+loop, callbacks and history are used unchanged.
 """
 
 import math
@@ -17,6 +19,7 @@ from skorch.utils import to_tensor
 from torch.utils.data import DataLoader, Subset
 
 from .exceptions import NonFiniteLossError
+from .noise_models import NoiseAdaptedModule
 
 LOSS_PARTS = ("nna", "qc", "penalty")
 
@@ -53,13 +56,25 @@ class InMemoryBatches:
 
     def __iter__(self):
         n = len(self.X)
-        order = torch.randperm(n) if self.shuffle else None
+        # Draw from the global generator exactly as DataLoader does (one base
+        # seed per iterator, one sampler seed when shuffling), so both paths
+        # give the same batches and leave the RNG in the same state.
+        _draw_seed()
+        order = None
+        if self.shuffle:
+            generator = torch.Generator()
+            generator.manual_seed(_draw_seed())
+            order = torch.randperm(n, generator=generator)
         for start in range(0, n, self.batch_size):
             if order is None:
                 idx = slice(start, start + self.batch_size)
             else:
                 idx = order[start:start + self.batch_size]
             yield self.X[idx], (None if self.y is None else self.y[idx])
+
+
+def _draw_seed():
+    return int(torch.empty((), dtype=torch.int64).random_().item())
 
 
 def _as_tensor(a):
@@ -100,6 +115,9 @@ class NoiseAwareNet(NeuralNet):
 
     # DataLoader keyword arguments the in-memory fast path reproduces exactly.
     _FAST_PATH_KWARGS = {"batch_size", "shuffle"}
+    # True only inside predict_proba (see ``infer``); the class attribute is
+    # the default.
+    _clean_branch_only = False
 
     @property
     def _default_callbacks(self):
@@ -121,18 +139,58 @@ class NoiseAwareNet(NeuralNet):
             loss = loss + penalty
             parts["penalty"] = penalty
         prefix = "train" if training else "valid"
-        value = loss.item()
-        if not math.isfinite(value):
+        # One device-to-host copy for the total and every logged part
+        # (a single synchronisation per batch on GPU instead of one per value).
+        logged = [part for part in LOSS_PARTS if part in parts]
+        with torch.no_grad():
+            values = torch.stack(
+                [loss.detach()] + [parts[p].detach().to(loss.dtype) for p in logged]
+            ).tolist()
+        if not math.isfinite(values[0]):
             raise NonFiniteLossError(
-                f"The {prefix} loss became {value} in epoch {len(self.history)}; "
+                f"The {prefix} loss became {values[0]} in epoch {len(self.history)}; "
                 "training was stopped. Lower lr, scale the input features, or "
                 "check X for extreme values."
             )
-        for part in LOSS_PARTS:
-            if part in parts:
-                name = f"{prefix}_{part}_loss" if part != "penalty" else f"{prefix}_penalty"
-                self.history.record_batch(name, parts[part].item())
+        for part, value in zip(logged, values[1:]):
+            name = f"{prefix}_{part}_loss" if part != "penalty" else f"{prefix}_penalty"
+            self.history.record_batch(name, value)
         return loss
+
+    def _set_training(self, training=True):
+        """Switch train/eval mode only where a module is not in it already.
+
+        skorch calls this before every batch; ``Module.train`` walks every
+        submodule through ``nn.Module.__setattr__``, which is a measurable
+        part of a small network's step. When every submodule's ``training``
+        flag already has the requested value the call is skipped; otherwise
+        (first batch, a callback or a custom ``train()`` changed a flag) the
+        module's own ``train(mode)`` runs as before.
+        """
+        for name in self._modules + self._criteria:
+            module = getattr(self, name + "_")
+            if not isinstance(module, torch.nn.Module):
+                continue
+            if any(m.training != training for m in module.modules()):
+                module.train(training)
+
+    def infer(self, x, **fit_params):
+        # In predict_proba, run the base network alone: its logits are the
+        # first element of NoiseAdaptedModule's output, which is all skorch
+        # keeps for prediction. Wrapped modules and extra inputs go the usual way.
+        if (self._clean_branch_only and not fit_params and isinstance(x, torch.Tensor)
+                and type(self.module_) is NoiseAdaptedModule):
+            return self.module_.base(to_tensor(x, device=self.device))
+        return super().infer(x, **fit_params)
+
+    def predict_proba(self, X):
+        # An instance attribute only while predicting: skorch lists every
+        # instance attribute not ending in "_" among the net's parameters.
+        self._clean_branch_only = True
+        try:
+            return super().predict_proba(X)
+        finally:
+            del self._clean_branch_only
 
     def get_iterator(self, dataset, training=False):
         if training:

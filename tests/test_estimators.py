@@ -262,3 +262,27 @@ def test_nnaqc_beats_plain_skorch_cross_entropy_on_digits_with_50pct_noise(digit
         )
         plain_err = 1 - plain.fit(X_tr, y_noisy).score(X_te, y_te)
         assert nnaqc_err < plain_err - 0.02, (seed, nnaqc_err, plain_err)
+
+
+def test_skorch_validation_split_callbacks_and_progress(small, capsys):
+    from skorch.callbacks import EarlyStopping
+    from skorch.dataset import ValidSplit
+
+    X, y = small
+    clf = quick(max_epochs=30, train_split=ValidSplit(4, stratified=True),
+                callbacks=[EarlyStopping(patience=2, threshold=1.0)], verbose=1).fit(X, y)
+    assert len(clf.history_) < 30  # early stopping fired
+    last = clf.history_[-1]
+    assert {"valid_loss", "valid_nna_loss", "valid_qc_loss", "train_nna_loss"} <= set(last)
+    out = capsys.readouterr().out
+    assert "train_nna_loss" in out and "valid_qc_loss" in out
+
+
+def test_fast_batches_match_dataloader_path(small):
+    """The in-memory batch iterator gives the same training as skorch's DataLoader."""
+    X, y = small
+    fast = quick(max_epochs=2).fit(X, y)
+    # Any extra DataLoader option routes training through skorch's DataLoader.
+    slow = quick(max_epochs=2, iterator_train__drop_last=False,
+                 iterator_valid__drop_last=False).fit(X, y)
+    np.testing.assert_allclose(fast.predict_proba(X), slow.predict_proba(X), atol=1e-5)
