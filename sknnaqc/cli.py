@@ -45,6 +45,8 @@ def build_parser():
     parser.add_argument("--device", default="cpu", help='"cpu", "cuda" or "auto"')
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--output", default="sknnaqc-results", help="results folder")
+    parser.add_argument("--verbose", action="store_true",
+                        help="also print skorch's per-epoch table for every fit")
     return parser
 
 
@@ -72,6 +74,8 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     command = "sknnaqc " + " ".join(shlex.quote(a) for a in argv)
     estimator_params = {} if args.lr is None else {"lr": args.lr}
+    if args.verbose:
+        estimator_params["verbose"] = 1
     start = time.time()
     try:
         rows = run_experiment(
