@@ -201,6 +201,14 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
                 f"parameters are {self._get_param_names()}, plus routed parameters "
                 f"starting with one of {list(ROUTED_PREFIXES)}."
             )
+        if "accelerator" not in self._get_param_names():
+            accel = sorted(k for k in self._routed_params() if k.startswith("accelerator__"))
+            if accel:
+                raise ValueError(
+                    f"{accel} configure Hugging Face Accelerate, which "
+                    f"{type(self).__name__} does not use; train with "
+                    f"sknnaqc.distributed.accelerated({type(self).__name__}) instead."
+                )
         self._validate_method_params()
 
     # -- hooks for subclasses ------------------------------------------------

@@ -179,6 +179,7 @@ def test_nan_loss_stops_training(small):
         ({"batch_size": 0}, "batch_size"),
         ({"alpah": 0.5}, "alpah"),
         ({"modul__hidden": 3}, "modul__hidden"),
+        ({"accelerator__mixed_precision": "bf16"}, "accelerated"),
     ],
 )
 def test_bad_parameters_are_rejected_before_training(small, params, match):

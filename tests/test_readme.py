@@ -62,3 +62,31 @@ def test_image_folder_example_runs(tmp_path, monkeypatch, capsys):
     exec(_block("image_folder_dataset"), {})
     out = capsys.readouterr().out
     assert "cats" in out and "dogs" in out
+
+
+@pytest.mark.distributed
+def test_dask_grid_search_example_runs(capsys):
+    exec(_block("parallel_backend"), {"__name__": "__main__"})
+    out = capsys.readouterr().out
+    assert "'alpha'" in out and "'beta'" in out
+
+
+@pytest.mark.distributed
+def test_accelerate_example_runs_on_two_processes(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    script = tmp_path / "train.py"
+    script.write_text(_block("AcceleratedNNAQCClassifier"))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, ACCELERATE_USE_CPU="true", OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu",
+           "--num_processes", "2", "--num_machines", "1", "--main_process_ip", "127.0.0.1",
+           "--main_process_port", str(port), str(script)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env,
+                          cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "2 process(es), clean-test accuracy" in done.stdout
