@@ -178,7 +178,8 @@ def run_experiment(
                        noise_rate=p, method=method, seed=seed, epochs=epochs,
                        batch_size=batch_size)
             mine.append(_key(row))
-            if _key(row) in done:
+            # Re-read: another process may share this CSV (disjoint seeds).
+            if _key(row) in done or _key(row) in {_key(r) for r in _read_done(results_csv)}:
                 continue
             T = make_transition_matrix(n_classes, p, kind=noise_kind, random_state=seed)
             y_noisy = corrupt_labels(y_tr, transition_matrix=T, random_state=seed)
@@ -196,8 +197,12 @@ def run_experiment(
                   f"{METHODS[method].label:<18} seed={seed}: error {100 * error:6.2f}% "
                   f"(fit {fit_seconds:.1f} s, elapsed {time.time() - start:.0f} s)",
                   file=log, flush=True)
-    mine = set(mine)
-    return [r for r in _read_done(results_csv) if _key(r) in mine]
+    mine, seen, rows = set(mine), set(), []
+    for r in _read_done(results_csv):
+        if _key(r) in mine and _key(r) not in seen:  # first result of a run counts
+            seen.add(_key(r))
+            rows.append(r)
+    return rows
 
 
 def summarize(rows):
