@@ -186,9 +186,12 @@ class NoiseAwareNet(NeuralNet):
     def predict_proba(self, X):
         # An instance attribute only while predicting: skorch lists every
         # instance attribute not ending in "_" among the net's parameters.
+        # Batch iterators draw seeds from torch's global generator (as
+        # DataLoader does); predicting must leave it as it was.
         self._clean_branch_only = True
         try:
-            return super().predict_proba(X)
+            with torch.random.fork_rng(devices=[]):
+                return super().predict_proba(X)
         finally:
             del self._clean_branch_only
 

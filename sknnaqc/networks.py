@@ -603,9 +603,11 @@ def torchvision_backbone(name="resnet50", *, n_classes=1000, weights_path=None, 
     Notes
     -----
     Freezing sets ``requires_grad=False`` only.  BatchNorm layers inside
-    frozen blocks still update their running statistics in training mode;
-    call ``.eval()`` on them (or use a model without BatchNorm, such as
-    AlexNet) if they must stay fixed too.
+    frozen blocks still update their running statistics in training mode,
+    and the estimators put the whole network in training mode for every
+    batch, so calling ``.eval()`` on them beforehand does not keep them
+    fixed; use a model without BatchNorm (such as AlexNet) if the
+    statistics must not change.
 
     GoogLeNet and Inception-v3 are built without their auxiliary
     classifiers so that ``forward`` returns a single tensor; auxiliary

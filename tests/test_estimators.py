@@ -148,10 +148,11 @@ def test_module_forms_class_instance_factory(small):
         quick(module=instance, module__hidden=3).fit(X, y)
 
 
-def test_default_module_is_an_mlp(small):
-    X, y = small
-    clf = NNAQCClassifier(max_epochs=2, random_state=0).fit(X, y)
-    assert clf.score(X, y) > 0.3
+def test_default_module_is_an_mlp(digits):
+    X, y = digits
+    clf = NNAQCClassifier(max_epochs=20, random_state=0).fit(X, y)
+    assert clf.score(X, y) > 0.8
+    assert clf.net_.module_.base.__class__.__name__ == "MLP"
 
 
 def test_wrong_module_output_shape_is_reported(small):

@@ -1,0 +1,74 @@
+"""The ``sknnaqc`` command: a quick run, resuming, argument errors."""
+
+import csv
+import subprocess
+import sys
+
+import pytest
+
+from sknnaqc.cli import main
+
+QUICK = ["--seeds", "1", "--noise-rates", "0.5", "--epochs", "2", "--threads", "1"]
+
+
+def _n_rows(path):
+    with open(path, newline="") as fh:
+        return len(list(csv.DictReader(fh)))
+
+
+@pytest.mark.slow
+def test_quick_run_writes_results_and_resumes(tmp_path, capsys):
+    out = tmp_path / "res"
+    assert main(QUICK + ["--output", str(out)]) == 0
+    for name in ("summary.md", "summary.csv", "runs.csv", "error_vs_noise.png"):
+        assert (out / name).is_file(), name
+    summary = (out / "summary.md").read_text()
+    assert "Command: `sknnaqc --seeds 1 --noise-rates 0.5 --epochs 2" in summary
+    assert "| Base model |" in summary and "| NNAQC |" in summary
+    assert "| NNAQC |" in capsys.readouterr().out
+    assert _n_rows(out / "runs.csv") == 2  # base + nnaqc, one seed, one noise rate
+
+    # Second call: everything is in runs.csv already, nothing is re-run.
+    assert main(QUICK + ["--output", str(out)]) == 0
+    assert _n_rows(out / "runs.csv") == 2
+    assert "[1/2]" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, option",
+    [
+        (["--methods", "nnaqc", "no_such_method"], "--methods"),
+        (["--noise-rates", "1.5"], "--noise-rates"),
+        (["--epochs", "0"], "--epochs"),
+        (["--seeds", "0"], "--seeds"),
+        (["--dataset", "imagenet"], "--dataset"),
+    ],
+)
+def test_bad_arguments_are_argparse_errors(argv, option, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv + ["--output", str(tmp_path / "never")])
+    assert exc.value.code == 2
+    assert option in capsys.readouterr().err
+    assert not (tmp_path / "never").exists()
+
+
+def test_mnist_without_data_dir_exits_2(tmp_path, capsys):
+    assert main(["--dataset", "mnist", "--output", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "sknnaqc: error:" in err and "--data-dir" in err
+
+
+def test_missing_data_dir_exits_2(tmp_path, capsys):
+    missing = tmp_path / "no_such_folder"
+    code = main(["--dataset", "mnist", "--data-dir", str(missing),
+                 "--output", str(tmp_path / "out")])
+    assert code == 2
+    assert "sknnaqc: error:" in capsys.readouterr().err
+
+
+def test_module_help():
+    result = subprocess.run([sys.executable, "-m", "sknnaqc", "--help"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0
+    assert "usage: sknnaqc" in result.stdout
+    assert "--noise-rates" in result.stdout
