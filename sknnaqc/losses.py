@@ -40,15 +40,19 @@ def quasi_clustering_loss(clean_logits, y, beta, target="soft"):
         Scalar.
     """
     log_p = F.log_softmax(clean_logits, dim=1)
-    onehot = F.one_hot(y, num_classes=clean_logits.shape[1]).to(log_p.dtype)
+    # The target is linear in its two parts, so split the sum: beta times the
+    # prediction's own term plus (1 - beta) times cross-entropy with the label.
     if target == "soft":
-        own = log_p.exp()
+        own = -(log_p.exp() * log_p).sum(dim=1).mean()  # entropy, gradient through both
     elif target == "hard":
-        own = F.one_hot(log_p.argmax(dim=1), num_classes=log_p.shape[1]).to(log_p.dtype)
+        own = F.nll_loss(log_p, log_p.argmax(dim=1))  # argmax carries no gradient
     else:
         raise ValueError(f"target must be 'soft' or 'hard', got {target!r}")
-    mixed = beta * own + (1.0 - beta) * onehot
-    return -(mixed * log_p).sum(dim=1).mean()
+    if beta == 0:
+        return F.nll_loss(log_p, y)
+    if beta == 1:
+        return own
+    return beta * own + (1.0 - beta) * F.nll_loss(log_p, y)
 
 
 def noise_aware_loss(clean_logits, noisy_log_proba, y, alpha, beta, qc_target="soft"):

@@ -61,7 +61,8 @@ class NonlinearNoiseModel(nn.Module):
     def __init__(self, n_classes, init_scale=1.0, dropout=0.0):
         super().__init__()
         self.weight = nn.Parameter(init_scale * torch.eye(n_classes))
-        self.dropout = nn.Dropout(dropout)
+        # No Dropout module at rate 0: one op less per batch.
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
     def forward(self, clean_logits):
         y_hat = self.dropout(torch.softmax(clean_logits, dim=1))
@@ -105,7 +106,7 @@ class LinearNoiseModel(nn.Module):
             self.register_buffer(
                 "fixed", torch.as_tensor(transition_matrix, dtype=torch.float32).clone()
             )
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.trace_weight = trace_weight
 
     def transition_matrix(self, n_classes=None):
