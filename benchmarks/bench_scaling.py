@@ -127,6 +127,10 @@ def accelerate_worker(args):
     # while another still uses it.
     clf.net_.accelerator.wait_for_everyone()
     clf.net_.accelerator.end_training()
+    # Skip interpreter teardown: gloo's threads occasionally abort there
+    # ("terminate called without an active exception") after all work is done.
+    sys.stdout.flush()
+    os._exit(0)
 
 
 def _free_port():

@@ -140,7 +140,7 @@ def run_experiment(
     device="cpu",
     results_csv="results/runs.csv",
     estimator_params=None,
-    log=sys.stderr,
+    log=None,
 ):
     """Run every combination and append one CSV row per finished run.
 
@@ -157,6 +157,7 @@ def run_experiment(
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"unknown method(s) {unknown}; choose from {sorted(METHODS)}")
+    log = sys.stderr if log is None else log  # looked up per call: stderr may be replaced
     epochs = epochs or DATASETS[dataset][0]
     X_full, y_full, X_te, y_te, module = load_experiment_data(dataset, data_dir)
     n_classes = len(np.unique(y_full))
