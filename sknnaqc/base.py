@@ -67,6 +67,18 @@ def fill_doc(cls):
     return cls
 
 
+def _flat_feature_count(X):
+    """Length of a 1-D input: columns of a 2-D array, or of a Dataset's first item."""
+    if isinstance(X, np.ndarray):
+        return X.shape[1] if X.ndim == 2 else None
+    try:
+        first = X[0][0]
+    except Exception:  # any indexing failure: leave it to the module
+        return None
+    shape = getattr(first, "shape", None)
+    return int(shape[0]) if shape is not None and len(shape) == 1 else None
+
+
 def _is_routed(name):
     return name.startswith(ROUTED_PREFIXES)
 
@@ -276,8 +288,9 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
         else:
             self.classes_ = np.arange(n_classes)
         self._check_two_classes()
-        if hasattr(self, "n_features_in_"):
-            del self.n_features_in_
+        for stale in ("n_features_in_", "feature_names_in_"):
+            if hasattr(self, stale):
+                delattr(self, stale)
         return X, None
 
     def _check_two_classes(self):
@@ -292,7 +305,9 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
             self, X, reset=reset, allow_nd=True, dtype=(np.float32, np.float64),
             ensure_min_features=1,
         )
-        return X.astype(np.float32, copy=False)
+        # Writable: torch warns on (and may not share) read-only arrays, which
+        # pandas and memory-mapped inputs produce.
+        return np.require(X.astype(np.float32, copy=False), requirements="W")
 
     # -- building ----------------------------------------------------------------
     def _resolved_device(self):
@@ -307,6 +322,12 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
         if module is None:
             from .networks import MLP
 
+            if n_features is None and "n_features" not in kwargs:
+                raise ValueError(
+                    "module=None uses an MLP, which needs flat feature vectors; X has "
+                    "inputs of another shape. Pass a network as module (e.g. "
+                    "sknnaqc.networks.mnist_lenet for 28x28 images) or module__n_features."
+                )
             module = MLP
         if isinstance(module, nn.Module):
             if kwargs:
@@ -357,7 +378,7 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
     def _make_net(self, X, noise_model, loss_weights):
         """Build an initialised inner net around a fresh copy of the base network."""
         n_classes = len(self.classes_)
-        n_features = X.shape[1] if isinstance(X, np.ndarray) and X.ndim == 2 else None
+        n_features = _flat_feature_count(X)
         base = self._build_base_module(n_classes, n_features)
         if isinstance(X, np.ndarray):
             self._check_output_shape(base, X[:2], n_classes)

@@ -55,8 +55,9 @@ def build_parser():
 def _validate(args, parser):
     if any(not 0 <= p <= 1 for p in args.noise_rates):
         parser.error(f"--noise-rates must be in [0, 1], got {args.noise_rates}")
-    if args.methods == ["all"]:
-        args.methods = list(PAPER_METHODS)
+    if "all" in args.methods:
+        extra = [m for m in args.methods if m != "all" and m not in PAPER_METHODS]
+        args.methods = list(PAPER_METHODS) + extra
     unknown = [m for m in args.methods if m not in METHODS]
     if unknown:
         parser.error(f"unknown --methods {unknown}; choose from {sorted(METHODS)} or 'all'")
@@ -65,6 +66,8 @@ def _validate(args, parser):
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
     if args.epochs is not None and args.epochs < 1:
         parser.error("--epochs must be >= 1")
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be >= 1, got {args.threads}")
 
 
 def main(argv=None):

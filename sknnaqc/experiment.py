@@ -69,7 +69,7 @@ DATASETS = {
 }
 
 FIELDS = ["dataset", "n_train", "noise_kind", "noise_rate", "method", "seed", "epochs",
-          "batch_size", "test_error", "fit_seconds"]
+          "batch_size", "test_error", "fit_seconds", "params"]
 
 
 def load_experiment_data(dataset, data_dir=None):
@@ -122,8 +122,20 @@ def _read_done(path):
 
 
 def _key(row):
-    return (row["dataset"], int(row["n_train"]), row["noise_kind"], round(float(row["noise_rate"]), 6),
-            row["method"], int(row["seed"]), int(row["epochs"]), int(row["batch_size"]))
+    # Every setting that changes a run's result; rows written before the
+    # "params" column existed used no extra estimator parameters.
+    return (row["dataset"], int(row["n_train"]), row["noise_kind"],
+            round(float(row["noise_rate"]), 6), row["method"], int(row["seed"]),
+            int(row["epochs"]), int(row["batch_size"]), row.get("params") or "")
+
+
+def _params_text(params):
+    return ";".join(f"{k}={params[k]!r}" for k in sorted(params))
+
+
+def _header(path):
+    with open(path, newline="") as fh:
+        return next(csv.reader(fh), [])
 
 
 def run_experiment(
@@ -164,12 +176,20 @@ def run_experiment(
     os.makedirs(os.path.dirname(os.path.abspath(results_csv)), exist_ok=True)
     done = {_key(r) for r in _read_done(results_csv)}
     new_file = not os.path.exists(results_csv)
+    params_text = _params_text(estimator_params or {})
+    fields = FIELDS if new_file else _header(results_csv)
+    if "params" not in fields and params_text:
+        raise ValueError(
+            f"{results_csv} was written without a params column, so runs with "
+            f"estimator parameters ({params_text}) cannot be told apart from "
+            "its runs; use a new output folder."
+        )
 
     plan = [(seed, n, p, m) for seed in seeds for n in train_sizes for p in noise_rates
             for m in methods]
     mine = []
     with open(results_csv, "a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=FIELDS)
+        writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
         if new_file:
             writer.writeheader()
         start = time.time()
@@ -177,7 +197,7 @@ def run_experiment(
             X_tr, y_tr = _subsample(X_full, y_full, n)
             row = dict(dataset=dataset, n_train=len(y_tr), noise_kind=noise_kind,
                        noise_rate=p, method=method, seed=seed, epochs=epochs,
-                       batch_size=batch_size)
+                       batch_size=batch_size, params=params_text)
             mine.append(_key(row))
             # Re-read: another process may share this CSV (disjoint seeds).
             if _key(row) in done or _key(row) in {_key(r) for r in _read_done(results_csv)}:

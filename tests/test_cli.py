@@ -33,6 +33,11 @@ def test_quick_run_writes_results_and_resumes(tmp_path, capsys):
     assert _n_rows(out / "runs.csv") == 2
     assert "[1/2]" not in capsys.readouterr().err
 
+    # Another learning rate is another run: trained, not taken from runs.csv.
+    assert main(QUICK + ["--methods", "base", "--lr", "0.05", "--output", str(out)]) == 0
+    assert _n_rows(out / "runs.csv") == 3
+    assert "[1/1]" in capsys.readouterr().err
+
 
 @pytest.mark.parametrize(
     "argv, option",
@@ -42,6 +47,7 @@ def test_quick_run_writes_results_and_resumes(tmp_path, capsys):
         (["--epochs", "0"], "--epochs"),
         (["--seeds", "0"], "--seeds"),
         (["--dataset", "imagenet"], "--dataset"),
+        (["--threads", "0"], "--threads"),
     ],
 )
 def test_bad_arguments_are_argparse_errors(argv, option, tmp_path, capsys):
@@ -72,3 +78,18 @@ def test_module_help():
     assert result.returncode == 0
     assert "usage: sknnaqc" in result.stdout
     assert "--noise-rates" in result.stdout
+
+
+def test_all_methods_can_be_extended(tmp_path, monkeypatch):
+    import sknnaqc.cli as cli
+
+    seen = {}
+
+    def fake_run(**kwargs):
+        seen.update(kwargs)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(cli, "run_experiment", fake_run)
+    assert main(["--methods", "all", "nna", "--output", str(tmp_path / "o")]) == 2
+    assert seen["methods"][-1] == "nna" and "nnaqc" in seen["methods"]
+    assert len(seen["methods"]) == 10

@@ -288,3 +288,38 @@ def test_fast_batches_match_dataloader_path(small):
     slow = quick(max_epochs=2, iterator_train__drop_last=False,
                  iterator_valid__drop_last=False).fit(X, y)
     np.testing.assert_allclose(fast.predict_proba(X), slow.predict_proba(X), atol=1e-5)
+
+
+class _FlatDataset(torch.utils.data.Dataset):
+    def __init__(self, X, y):
+        self.X, self.targets = torch.as_tensor(X), np.asarray(y)
+
+    def __len__(self):
+        return len(self.targets)
+
+    def __getitem__(self, i):
+        return self.X[i], int(self.targets[i])
+
+
+def test_dataset_input_with_default_module(small):
+    X, y = small
+    clf = NNAQCClassifier(max_epochs=2, random_state=0).fit(_FlatDataset(X, y))
+    assert clf.predict(_FlatDataset(X, y)).shape == (len(y),)
+    images = _FlatDataset(X.reshape(-1, 1, 8, 8), y)
+    with pytest.raises(ValueError, match="module"):
+        NNAQCClassifier(max_epochs=1).fit(images)
+
+
+def test_dataframe_input_and_refit_on_dataset(small):
+    import warnings
+
+    pd = pytest.importorskip("pandas")
+    X, y = small
+    df = pd.DataFrame(X, columns=[f"px{i}" for i in range(64)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf = quick().fit(df, y)
+        clf.predict(df)
+    assert list(clf.feature_names_in_) == list(df.columns)
+    clf.fit(_FlatDataset(X, y))
+    assert not hasattr(clf, "feature_names_in_") and not hasattr(clf, "n_features_in_")

@@ -111,9 +111,15 @@ def test_hard_target_has_no_gradient_through_argmax():
     logits = torch.tensor([[2.0, 0.0, -1.0]], requires_grad=True)
     y = torch.tensor([1])
     loss = quasi_clustering_loss(logits, y, beta=0.2, target="hard")
-    # Target = 0.2 * onehot(0) + 0.8 * onehot(1).
+    # Target = 0.2 * onehot(argmax = 0) + 0.8 * onehot(1), a constant.
     expected = -(0.2 * F.log_softmax(logits, 1)[0, 0] + 0.8 * F.log_softmax(logits, 1)[0, 1])
     assert loss.item() == pytest.approx(expected.item())
+    grad = torch.autograd.grad(loss, logits)[0]
+    grad_fixed_target = torch.autograd.grad(expected, logits)[0]
+    assert torch.allclose(grad, grad_fixed_target, atol=1e-6)
+    # The soft target differs exactly by the gradient through y_hat.
+    soft = quasi_clustering_loss(logits, y, beta=0.2, target="soft")
+    assert not torch.allclose(torch.autograd.grad(soft, logits)[0], grad, atol=1e-3)
     with pytest.raises(ValueError, match="target"):
         quasi_clustering_loss(logits, y, 0.5, target="bogus")
 
