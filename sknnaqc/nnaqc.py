@@ -46,7 +46,62 @@ class NNAQCClassifier(NoiseAwareClassifier):
         or more epochs 2.0 was best or within seed-to-seed spread of the best
         (1.0), and unlike 1.0 it does not fail with short training (20 epochs
         at 50 % noise: 17 % error for 2.0, 71 % for 1.0).
-    **kwargs,
+    {kwargs}
+
+    Attributes
+    ----------
+    {fitted}
+    noise_matrix_ : ndarray of shape (n_classes, n_classes)
+        What the noise model learned: ``noise_matrix_[i, j] = softmax(W e_i)_j``
+        (eq. 4), rows sum to 1. It is a "denoising operator" rather than an
+        estimate of the true transition matrix (section 3.2).
+    net_ : skorch.NeuralNet
+        The trained skorch net; ``net_.module_.base`` is the trained network.
+    history_ : skorch.History
+        Per-epoch and per-batch training log, including the loss parts
+        ``train_nna_loss`` and ``train_qc_loss``.
+
+    See Also
+    --------
+    BaseModelClassifier : The same network trained with plain cross-entropy.
+    ForwardCorrectionClassifier : Forward loss correction (Patrini et al.).
+
+    References
+    ----------
+    I. Jindal, M. Nokleby, D. Pressel, X. Chen, "A Nonlinear, Noise-aware,
+    Quasi-clustering Approach to Learning Deep CNNs from Noisy Labels", CVPR
+    Workshops 2019.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sknnaqc import NNAQCClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X = X / 16.0
+    >>> clf = NNAQCClassifier(max_epochs=5, random_state=0).fit(X, y)
+    >>> clf.predict(X[:3]).shape
+    (3,)
+    >>> clf.noise_matrix_.sum(axis=1).round(6).tolist() == [1.0] * 10
+    True
+    """
+
+    _parameter_constraints = {
+        **NoiseAwareClassifier._parameter_constraints,
+        "alpha": [Interval(numbers.Real, 0, 1, closed="both")],
+        "beta": [Interval(numbers.Real, 0, 1, closed="both")],
+        "noise_dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "noise_init_scale": [Interval(numbers.Real, None, None, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        module=None,
+        *,
+        alpha=0.9,
+        beta=0.9,
+        noise_dropout=0.0,
+        noise_init_scale=2.0,
+        **kwargs,
     ):
         super().__init__(module, **kwargs)
         self.alpha = alpha
