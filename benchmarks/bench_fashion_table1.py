@@ -12,9 +12,12 @@ Command used for the committed results::
     python benchmarks/bench_fashion_table1.py --epochs 2 --threads 1 \\
         --out benchmarks/results/fashion_table1
 
-The committed run used two single-threaded processes on the 2 cores, sharing
-runs.csv (``--seeds 2`` and ``--seeds 1 --seed-offset 2``), and a last call of
-the command above to write the summary of all three seeds.
+The committed run used two single-threaded processes at a time on the 2 cores,
+sharing runs.csv: ``--seeds 2`` beside ``--seeds 1 --seed-offset 2``, then seed 1's
+remaining cells split by noise rate (``--seeds 1 --seed-offset 1 --noise-rates
+0 0.05 0.1 0.3`` beside ``... --noise-rates 0.5 0.7``), and a last call of the
+command above, which found every run done and wrote the summary of all three
+seeds. Each run's result does not depend on which process ran it.
 
 Quick smoke run (digits, used by the test suite)::
 
