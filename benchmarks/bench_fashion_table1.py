@@ -17,7 +17,11 @@ sharing runs.csv: ``--seeds 2`` beside ``--seeds 1 --seed-offset 2``, then seed 
 remaining cells split by noise rate (``--seeds 1 --seed-offset 1 --noise-rates
 0 0.05 0.1 0.3`` beside ``... --noise-rates 0.5 0.7``), and a last call of the
 command above, which found every run done and wrote the summary of all three
-seeds. Each run's result does not depend on which process ran it.
+seeds. Each process ran the library as committed when it started (05:11 and
+06:14 UTC on 2026-11-24); the changes between those commits rewrote the QC loss
+algebraically (same value up to float rounding) and stopped predict_proba from
+advancing torch's global random state, which changes the stage-2 initialisation
+of F-correction. Runs were not repeated on one version for lack of time.
 
 Quick smoke run (digits, used by the test suite)::
 
