@@ -10,6 +10,8 @@ dataset and many more epochs). Run::
 import csv
 import sys
 
+from sknnaqc.experiment import PAPER_METHODS
+
 # The paper's Table 1, MNIST, 60K training samples, noise 0/5/10/30/50/70 %.
 PAPER_MNIST_60K = {
     "base": [0.89, 2.67, 3.68, 4.50, 34.50, 48.80],
@@ -28,7 +30,8 @@ def main(path):
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
     rates = sorted({float(r["noise_rate"]) for r in rows})
-    methods = list(dict.fromkeys(r["method"] for r in rows))
+    present = {r["method"] for r in rows}
+    methods = [m for m in PAPER_METHODS if m in present] + sorted(present - set(PAPER_METHODS))
     labels = {r["method"]: r["label"] for r in rows}
     cells = {(r["method"], float(r["noise_rate"])): r for r in rows}
     best = {p: min(float(r["mean"]) for r in rows if float(r["noise_rate"]) == p
