@@ -35,6 +35,7 @@ minimises.
 """
 
 import argparse
+import os
 import platform
 import shlex
 import sys
@@ -83,8 +84,8 @@ def main(argv=None):
         "Adam lr 1e-3, W initialised to 2 I (library defaults); the default NNAQC uses "
         f"alpha = beta = 0.9, 'NNA only' alpha = 1, 'QC only' alpha = 0 (beta = 0.9). "
         f"Machine: {platform.machine()} CPU, {args.threads} torch thread(s), torch "
-        f"{torch.__version__}; the 2-core machine was shared with another long benchmark "
-        f"during the run, so fit times in runs.csv are inflated. Last invocation took "
+        f"{torch.__version__}; load average (1, 5, 15 min) at the end: "
+        f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}. Last invocation took "
         f"{time.time() - start:.0f} s."
     )
     table = write_summary(rows, args.out, title=f"Table 5 ablation on {args.dataset}",

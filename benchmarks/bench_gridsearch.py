@@ -27,6 +27,7 @@ Sample output (one row per noise rate and seed, then the means)::
 """
 
 import argparse
+import os
 import platform
 import shlex
 import sys
@@ -120,8 +121,9 @@ def main(argv=None):
             "'default' is NNAQC with alpha = beta = 0.9 and 'base model' plain "
             "cross-entropy, both fitted on the same noisy training set with the same seed. "
             f"Machine: {platform.machine()} CPU, {args.threads} torch thread(s), torch "
-            f"{torch.__version__}; the 2-core machine was shared with another long "
-            f"benchmark during the run. Wall time {time.time() - start:.0f} s.\n\n"
+            f"{torch.__version__}; load average (1, 5, 15 min) at the end: "
+            f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}. "
+            f"Wall time {time.time() - start:.0f} s.\n\n"
         )
         fh.write(table + "\n")
 

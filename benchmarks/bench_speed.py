@@ -59,6 +59,7 @@ take ~100x longer; such timings measure the contention, not the code.
 """
 
 import argparse
+import os
 import platform
 import shlex
 import statistics
@@ -209,6 +210,10 @@ def bench_network(key, args, log):
     return rows, pred
 
 
+def _load():
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--networks", nargs="+", choices=sorted(NETWORKS),
@@ -257,10 +262,9 @@ def main(argv=None):
             f"{BATCH}, Adam lr {LR}, {args.rounds} interleaved rounds of fresh "
             f"{args.epochs}-epoch fits, first epoch of each fit discarded, medians. "
             f"Machine: {platform.machine()} CPU ({platform.processor() or 'unknown'}), "
-            f"{args.threads} torch threads, torch {torch.__version__}. **The 2-core "
-            "machine was shared with another long benchmark (2 torch threads) during "
-            "the run**, so absolute times are inflated and noisy; the ratios come from "
-            "interleaved runs and are the numbers to read. "
+            f"{args.threads} torch threads, torch {torch.__version__}. Load average "
+            f"(1, 5, 15 min) at the end of the run: {_load()}; other work on the "
+            "machine inflates absolute times, so read the ratios of the interleaved runs. "
             f"Wall time {time.time() - start:.0f} s.\n\n"
         )
         fh.write(table + "\n")
