@@ -45,7 +45,7 @@ METHODS = {
     "genie": Method("Genie-aided", lambda c, T: GenieAidedClassifier(transition_matrix=T, **c)),
     "genie_qc": Method(
         "Genie-aided (QC)",
-        lambda c, T: GenieAidedClassifier(transition_matrix=T, alpha=0.9, beta=0.9, **c),
+        lambda c, T: GenieAidedClassifier(transition_matrix=T, alpha=0.9, **c),
     ),
     "trace": Method("Trace", lambda c, T: TraceRegularizedClassifier(**c)),
     "bootstrap": Method("Bootstrapping", lambda c, T: BootstrappingClassifier(**c)),
@@ -204,8 +204,10 @@ def run_experiment(
                 continue
             T = make_transition_matrix(n_classes, p, kind=noise_kind, random_state=seed)
             y_noisy = corrupt_labels(y_tr, transition_matrix=T, random_state=seed)
+            # estimator_params may replace the dataset's default network (module=...).
             common = dict(module=module, max_epochs=epochs, batch_size=batch_size,
-                          device=device, random_state=seed, **(estimator_params or {}))
+                          device=device, random_state=seed)
+            common.update(estimator_params or {})
             clf = METHODS[method].build(common, T)
             t0 = time.time()
             clf.fit(X_tr, y_noisy)
