@@ -149,7 +149,8 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
         When True and the estimator is fitted, ``fit`` continues training
         the fitted network for ``max_epochs`` more epochs instead of starting
         from scratch (as :meth:`partial_fit` does); y must only hold labels
-        from ``classes_``.
+        from ``classes_``. The network keeps its optimizer state and the
+        training settings of the fit that built it, except ``max_epochs``.
     verbose : int, default=0
         1 prints skorch's per-epoch table (losses and their NNA/QC parts).
     **kwargs
@@ -422,19 +423,29 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
                 f"{self.classes_[0]!r}."
             )
 
+    def _check_input_shape(self, shape):
+        """Per-sample shape must match ``input_shape_`` (before torch sees it)."""
+        expected = getattr(self, "input_shape_", None)
+        if expected is None or shape is None or len(shape) < 2:
+            return  # 1-D X: scikit-learn's "Expected 2D array" message follows
+        got = tuple(int(d) for d in shape[1:])
+        if got == tuple(expected) or (len(got) == 1 and len(expected) == 1):
+            return  # flat features: scikit-learn's n_features_in_ message
+        raise ValueError(
+            f"X has samples of shape {got} (X of shape {tuple(shape)}), but "
+            f"{type(self).__name__} was fitted on samples of shape {tuple(expected)}; "
+            f"X must have shape (n_samples, {', '.join(map(str, expected))})."
+        )
+
     def _validate_X(self, X, reset):
+        if not reset:
+            self._check_input_shape(getattr(X, "shape", None))
         X = validate_data(
             self, X, reset=reset, allow_nd=True, dtype=(np.float32, np.float64),
             ensure_min_features=1,
         )
-        if not reset and getattr(self, "input_shape_", None) is not None:
-            if tuple(X.shape[1:]) != tuple(self.input_shape_):
-                raise ValueError(
-                    f"X has samples of shape {tuple(X.shape[1:])}, but "
-                    f"{type(self).__name__} was fitted on samples of shape "
-                    f"{tuple(self.input_shape_)} (X of shape (n_samples, "
-                    f"{', '.join(map(str, self.input_shape_))}))."
-                )
+        if not reset:
+            self._check_input_shape(X.shape)
         with np.errstate(over="ignore"):  # reported below, in words
             X32 = X.astype(np.float32, copy=False)
         if X.dtype != np.float32 and not np.isfinite(X32).all():
@@ -708,6 +719,7 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
             X = self._validate_X(X, reset=False)
             y_enc = self._encode(self._validate_y(X, y))
         net = copy.deepcopy(self.net_)
+        net.max_epochs = self.max_epochs
         seed = (self._seed() + len(net.history)) % np.iinfo(np.int32).max
         with torch.random.fork_rng(devices=self._rng_devices()):
             torch.manual_seed(seed)
