@@ -67,6 +67,13 @@ def _given_matrix(matrix, n_classes):
     """Validate a user's transition matrix, calling it first if it is a factory."""
     if callable(matrix):
         matrix = matrix(n_classes)
+    shape = np.shape(matrix)
+    if len(shape) == 2 and shape[0] == shape[1] and shape[0] > n_classes:
+        raise ValueError(
+            f"transition_matrix has shape {shape} but y has only {n_classes} classes; "
+            "if y lacks some classes (e.g. in a cross-validation fold), pass "
+            "classes= with the full label set."
+        )
     return check_transition_matrix(matrix, n_classes=n_classes)
 
 

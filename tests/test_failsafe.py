@@ -418,6 +418,13 @@ def test_classes_parameter_allows_folds_without_a_class(data, make):
         make(T).fit(X, y + 1)
 
 
+def test_matrix_larger_than_the_classes_in_y_suggests_classes(data):
+    X, y, Xte = data
+    T = make_transition_matrix(10, 0.2, kind="symmetric")
+    with pytest.raises(ValueError, match="pass classes="):
+        GenieAidedClassifier(transition_matrix=T, **E).fit(X[y != 9], y[y != 9])
+
+
 # -- friction: BatchNorm and a last batch of one -------------------------------------------
 
 
