@@ -16,7 +16,7 @@ from sknnaqc import (
 )
 from sknnaqc.noise import make_transition_matrix
 
-from conftest import TinyMLP
+from conftest import TinyMLP, expected_failed_checks
 
 COMMON = dict(max_epochs=20, lr=1e-2, random_state=0)
 
@@ -53,29 +53,6 @@ ESTIMATORS = [
     CoTeachingClassifier(TinyMLP, **COMMON),
     CoTeachingClassifier(TinyMLP, forget_rate=0.2, num_gradual=5, **COMMON),
 ]
-
-
-
-def expected_failed_checks(estimator):
-    """Check name -> reason, for the checks an estimator is expected to fail.
-
-    Only sklearn's sample-weight equivalence check (integer weights must give
-    the same predict_proba as repeated rows, to float64 rtol 1e-7) fails, for
-    the reasons below; tests/test_robust.py checks what does hold.
-    """
-    if isinstance(estimator, CoTeachingClassifier):
-        reason = ("Co-teaching keeps a fraction of each batch's rows: a repeated row "
-                  "takes several places in the selection, a weighted row one, so "
-                  "weights cannot equal repetition; its weighting of the kept rows "
-                  "is tested in tests/test_robust.py.")
-    elif getattr(estimator, "noise_dropout", 0) > 0:
-        reason = ("Dropout draws one random mask per row, so repeated rows and one "
-                  "weighted row see different masks and the fits differ.")
-    else:
-        reason = ("Training runs in float32: weighted and repeated fits agree to "
-                  "rounding (about 1e-6), not to the check's float64 rtol of 1e-7; "
-                  "tests/test_robust.py checks the equivalence at 1e-5.")
-    return {"check_sample_weight_equivalence_on_dense_data": reason}
 
 
 @parametrize_with_checks(
