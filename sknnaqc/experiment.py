@@ -27,6 +27,11 @@ from .baselines import (
     TraceRegularizedClassifier,
 )
 from .nnaqc import NNAQCClassifier
+from .robust import (
+    CoTeachingClassifier,
+    GeneralizedCrossEntropyClassifier,
+    SymmetricCrossEntropyClassifier,
+)
 from .noise import corrupt_labels, make_transition_matrix
 
 __all__ = ["METHODS", "DATASETS", "Method", "load_experiment_data", "run_experiment",
@@ -57,6 +62,10 @@ METHODS = {
     # Ablation of Table 5.
     "nna": Method("NNA only (alpha=1)", lambda c, T: NNAQCClassifier(alpha=1.0, **c)),
     "qc": Method("QC only (alpha=0)", lambda c, T: NNAQCClassifier(alpha=0.0, **c)),
+    # Beyond the paper (robust losses, sample selection); default parameters.
+    "gce": Method("GCE (q=0.7)", lambda c, T: GeneralizedCrossEntropyClassifier(**c)),
+    "sce": Method("SCE", lambda c, T: SymmetricCrossEntropyClassifier(**c)),
+    "coteaching": Method("Co-teaching", lambda c, T: CoTeachingClassifier(**c)),
 }
 PAPER_METHODS = ["base", "genie", "genie_qc", "trace", "bootstrap", "dropout", "fcorrection",
                  "nnaqc", "regu_nnaqc"]
