@@ -16,15 +16,12 @@ from .baselines import (
 )
 from .exceptions import NonFiniteLossError
 from .nnaqc import NNAQCClassifier
-<<<<<<< HEAD
 from .noise import NoisyLabelTransformer, corrupt_labels, make_transition_matrix
-=======
 from .robust import (
     CoTeachingClassifier,
     GeneralizedCrossEntropyClassifier,
     SymmetricCrossEntropyClassifier,
 )
->>>>>>> issue-14
 
 __version__ = "0.1.0"
 

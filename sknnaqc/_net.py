@@ -212,17 +212,6 @@ class CheckedTargets(Dataset):
 class NoiseAwareNet(ClassifierMixin, NeuralNet):
     """skorch ``NeuralNet`` for a :class:`~sknnaqc.noise_models.NoiseAdaptedModule`.
 
-<<<<<<< HEAD
-    The criterion must have a ``components(y_pred, y_true)`` method returning
-    a dict with ``"loss"`` and the parts to log (``"nna"``, ``"qc"``). Per
-    batch, ``train_nna_loss``, ``train_qc_loss`` (and ``valid_*`` when a
-    validation split is used) are recorded in the history, and their epoch
-    averages appear as epoch-level entries.
-
-    Like skorch's ``NeuralNetClassifier``, ``predict`` returns class indices
-    (the argmax of the clean branch), so skorch's scoring callbacks such as
-    ``EpochScoring("accuracy")`` work on train and validation data.
-=======
     The criterion must have a ``components(y_pred, y_true, sample_weight)``
     method returning a dict with ``"loss"`` and the parts to log, which it
     names in its ``parts`` attribute (``("nna", "qc")`` when it has none).
@@ -231,7 +220,10 @@ class NoiseAwareNet(ClassifierMixin, NeuralNet):
     epoch averages appear as epoch-level entries. A criterion with an
     ``on_epoch_begin(epoch)`` method is told the number of completed epochs
     before each epoch; the values it returns are recorded in the history.
->>>>>>> issue-14
+
+    Like skorch's ``NeuralNetClassifier``, ``predict`` returns class indices
+    (the argmax of the clean branch), so skorch's scoring callbacks such as
+    ``EpochScoring("accuracy")`` work on train and validation data.
     """
 
     # DataLoader keyword arguments the in-memory fast path reproduces exactly.
