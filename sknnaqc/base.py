@@ -805,9 +805,32 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
         X carries the sample weights when ``fit`` got them (see
         :func:`~sknnaqc._net.with_sample_weight`).
         """
-        net = self._make_net(X, self._make_noise_model(len(self.classes_)),
-                             self._make_criterion())
+        criterion = self._make_criterion()
+        if hasattr(criterion, "set_class_prior"):
+            criterion.set_class_prior(self._label_frequencies(X, y))
+        net = self._make_net(X, self._make_noise_model(len(self.classes_)), criterion)
         return net.partial_fit(X, y, **fit_params)
+
+    def _label_frequencies(self, X, y):
+        """Proportions of the given labels (weighted when X carries sample weights).
+
+        Add-one smoothed, so that a declared class without labels keeps a small
+        share. Uniform when the labels are not known up front (a Dataset
+        without ``targets`` on it or on the dataset it wraps).
+        """
+        X, sample_weight = split_sample_weight(X)
+        n_classes = len(self.classes_)
+        labels, inner = y, X
+        while labels is None and inner is not None:
+            labels = getattr(inner, "targets", None)
+            inner = getattr(inner, "dataset", None)
+        if labels is None:
+            return np.full(n_classes, 1.0 / n_classes)
+        labels = np.asarray(labels, dtype=np.int64)
+        weights = None if sample_weight is None or len(sample_weight) != len(labels) else (
+            np.asarray(sample_weight, dtype=np.float64))
+        counts = np.bincount(labels, weights=weights, minlength=n_classes)[:n_classes] + 1.0
+        return counts / counts.sum()
 
     # -- prediction ----------------------------------------------------------------
     def _predict_input(self, X):

@@ -21,6 +21,7 @@ from torch import nn
 __all__ = [
     "weighted_mean",
     "quasi_clustering_loss",
+    "class_balance_loss",
     "noise_aware_loss",
     "generalized_cross_entropy",
     "symmetric_cross_entropy",
@@ -125,6 +126,56 @@ def quasi_clustering_loss(clean_logits, y, beta, target="soft", *, reduction="me
     return per_sample if reduction == "none" else weighted_mean(per_sample)
 
 
+def class_balance_loss(clean_logits, class_prior=None, sample_weight=None):
+    """``KL(mean_i y_hat_i || prior)``: how far the batch's average prediction is from the prior.
+
+    Zero when the clean branch predicts the classes, on average over the
+    batch, in the proportions of ``class_prior``; largest when it puts every
+    sample in one class. Added to NNAQC's loss it stops the entropy part of
+    :math:`L_{QC}` from merging classes at high noise (see
+    :class:`~sknnaqc.NNAQCClassifier`'s ``class_balance``). It is a batch-level
+    term, the information-maximisation prior of discriminative clustering,
+    not a per-sample loss.
+
+    Parameters
+    ----------
+    clean_logits : torch.Tensor of shape (n_samples, n_classes)
+        Logits ``t1`` of the base network.
+    class_prior : torch.Tensor of shape (n_classes,) or None, default=None
+        Expected class proportions (positive, summing to 1); None is uniform.
+    sample_weight : torch.Tensor of shape (n_samples,) or None, default=None
+        Per-sample weights of the batch average.
+
+    Returns
+    -------
+    loss : torch.Tensor
+        Scalar, >= 0.
+
+    Examples
+    --------
+    >>> import torch
+    >>> round(float(class_balance_loss(torch.zeros(4, 2))), 6)  # balanced
+    0.0
+    >>> round(float(class_balance_loss(torch.tensor([[9.0, -9.0]] * 4))), 4)  # ~log(2)
+    0.6931
+    """
+    proba = torch.softmax(clean_logits, dim=1)
+    if sample_weight is None:
+        mean = proba.mean(dim=0)
+    else:
+        w = sample_weight.to(proba.dtype)
+        total = w.sum()
+        if total <= 0:  # a batch of weight-0 samples carries no information
+            return proba.new_zeros(())
+        mean = (proba * w[:, None]).sum(dim=0) / total
+    log_mean = torch.log(mean.clamp_min(1e-12))
+    if class_prior is None:
+        log_prior = -torch.log(torch.tensor(float(proba.shape[1]), dtype=proba.dtype))
+    else:
+        log_prior = torch.log(class_prior.to(proba.dtype).clamp_min(1e-12))
+    return (mean * (log_mean - log_prior)).sum()
+
+
 def _mix(weight, first, second):
     """``weight * first + (1 - weight) * second``, skipping a part of weight 0
     so that a non-finite value there cannot leak into the total through 0 * inf."""
@@ -209,11 +260,18 @@ class NoiseAwareLoss(PerSampleLoss):
     ----------
     alpha : float, default=0.9
         Weight of the noisy-branch cross-entropy :math:`L_{NNA}`.
-    beta : float, default=0.1
+    beta : float, default=0.9
         Weight of the model's prediction inside :math:`L_{QC}` (the label
-        gets ``1 - beta``; see :class:`~sknnaqc.NNAQCClassifier`).
+        gets ``1 - beta``).
     qc_target : {"soft", "hard"}, default="soft"
         See :func:`quasi_clustering_loss`.
+    class_balance : float, default=0.0
+        Weight of :func:`class_balance_loss`, added to the total (and logged
+        as the ``"balance"`` part when positive). 0 is the paper's loss.
+    class_prior : array-like of shape (n_classes,) or None, default=None
+        Class proportions for the balance term; None is uniform. The
+        estimators set it from the given labels' frequencies (see
+        :meth:`set_class_prior`).
 
     Examples
     --------
@@ -225,13 +283,33 @@ class NoiseAwareLoss(PerSampleLoss):
     1.0986
     """
 
-    parts = ("nna", "qc")
-
-    def __init__(self, alpha=0.9, beta=0.1, qc_target="soft"):
+    def __init__(self, alpha=0.9, beta=0.9, qc_target="soft", class_balance=0.0,
+                 class_prior=None):
         super().__init__()
         self.alpha = alpha
         self.beta = beta
         self.qc_target = qc_target
+        self.class_balance = class_balance
+        self.register_buffer(
+            "class_prior",
+            None if class_prior is None else torch.as_tensor(class_prior, dtype=torch.float32),
+        )
+
+    @property
+    def parts(self):
+        return ("nna", "qc", "balance") if self.class_balance > 0 else ("nna", "qc")
+
+    def set_class_prior(self, class_prior):
+        """Use these class proportions in the balance term (called by ``fit``)."""
+        self.class_prior = torch.as_tensor(class_prior, dtype=torch.float32).to(
+            self.class_prior.device if self.class_prior is not None else "cpu")
+
+    def components(self, y_pred, y_true, sample_weight=None):
+        parts = super().components(y_pred, y_true, sample_weight)
+        if self.class_balance > 0:
+            parts["balance"] = class_balance_loss(y_pred[0], self.class_prior, sample_weight)
+            parts["loss"] = parts["loss"] + self.class_balance * parts["balance"]
+        return parts
 
     def per_sample(self, y_pred, y_true):
         clean_logits, noisy_log_proba = y_pred
