@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from torch import nn
 from torch.utils.data import Dataset
 
+from ._label_issues_mixin import LabelIssuesMixin
 from ._net import NoiseAwareNet, softmax_rows, unwrap_module
 from .losses import NoiseAwareLoss
 from .noise_models import NoiseAdaptedModule
@@ -83,7 +84,7 @@ def _is_routed(name):
     return name.startswith(ROUTED_PREFIXES)
 
 
-class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
+class NoiseAwareClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
     """Base class of all sknnaqc classifiers (not used directly).
 
     Parameters common to every estimator

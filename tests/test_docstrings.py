@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["sknnaqc.nnaqc", "sknnaqc.baselines", "sknnaqc.losses", "sknnaqc.distributed"]
+MODULES = ["sknnaqc.nnaqc", "sknnaqc.baselines", "sknnaqc.losses", "sknnaqc.distributed",
+           "sknnaqc.label_issues"]
 
 
 @pytest.mark.parametrize("name", MODULES)
