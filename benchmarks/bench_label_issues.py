@@ -26,18 +26,23 @@ Runs are appended to ``<out>/runs.csv`` as each unit (one network, noise,
 seed and source of probabilities) finishes and are skipped when the script
 is started again, so a long run resumes. Order: seed-major.
 
-Command used for the committed MLP results (20 epochs, one torch thread)::
+Commands used for the committed results (one torch thread, one process, the
+two run one after the other; ``PYTHONPATH`` pointed at the checkout)::
 
     python benchmarks/bench_label_issues.py --nets mlp --epochs 20 --threads 1 \\
-        --out benchmarks/results/label_issues
+        --out benchmarks/results/label_issues/mlp
+    python benchmarks/bench_label_issues.py --nets lenet --epochs 5 --seeds 1 \\
+        --threads 1 --out benchmarks/results/label_issues/lenet
 
-Sample output (one line per unit on stderr, then the tables)::
+LeNet ran with fewer epochs and one seed for lack of CPU time (2 shared cores).
 
-    [1/48] mlp symmetric 20% seed 0 nnaqc: AP 0.962 F1 0.901 (63 s)
-    ...
-    | network | noise | method | precision | recall | F1 | PR-AUC | noise-rate error | time (s) |
-    |---|---|---|---|---|---|---|---|---|
-    | mlp | symmetric 20% | ours: NNAQC, 1 fit | ... |
+Sample output (one line per unit on stderr, from the committed run; then the
+tables of ``summary.md``)::
+
+    [1/48] mlp symmetric 20% seed 0 nnaqc: AP 0.957 F1 0.862 (21 s, elapsed 21 s)
+    [2/48] mlp symmetric 20% seed 0 base: AP 0.920 F1 0.821 (20 s, elapsed 41 s)
+    [3/48] mlp symmetric 20% seed 0 nnaqc_cv5: AP 0.948 F1 0.801 (122 s, elapsed 163 s)
+    [4/48] mlp symmetric 20% seed 0 cleanlab: AP 0.936 F1 0.819 (159 s, elapsed 322 s)
 
 Quick smoke run (digits, MLP, 3 epochs; used by the test suite)::
 
