@@ -314,6 +314,8 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--note", default="", help="free text added to summary.md")
+    parser.add_argument("--summary-only", action="store_true",
+                        help="write summary.md from runs.csv without running anything")
     parser.add_argument("--out", default="benchmarks/results/label_issues")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -330,6 +332,8 @@ def main(argv=None):
             for seed in range(args.seed_offset, args.seed_offset + args.seeds)
             for net in args.nets for noise in args.noises for source in args.sources]
     start = time.time()
+    if args.summary_only:
+        plan = []
     with open(path, "a", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=FIELDS)
         if new:
