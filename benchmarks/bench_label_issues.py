@@ -302,6 +302,19 @@ def rule_table(rows):
     return "\n".join(lines)
 
 
+def rule_means(rows):
+    """Each scoring rule's PR-AUC and F1 averaged over every network, noise, seed and
+    source of probabilities: the criterion used to choose the default rule."""
+    variants = ["score=self_confidence", "score=normalized_margin", "score=posterior"]
+    lines = ["| scoring rule | mean PR-AUC | mean F1 | runs |", "|---|---|---|---|"]
+    for v in variants:
+        rs = [r for r in rows if r["variant"] == v]
+        if rs:
+            lines.append(f"| {v[len('score='):]} | {np.mean([float(r['ap']) for r in rs]):.4f} | "
+                         f"{np.mean([float(r['f1']) for r in rs]):.4f} | {len(rs)} |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nets", nargs="+", default=["mlp"], choices=["mlp", "lenet"])
@@ -321,8 +334,13 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     if args.quick:
         args.nets, args.noises, args.seeds, args.epochs = ["mlp"], ["sym40", "pair30"], 1, 3
-    argv = sys.argv[1:] if argv is None else argv
-    command = "python benchmarks/bench_label_issues.py " + " ".join(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    shown = [a for i, a in enumerate(argv) if a != "--summary-only"
+             and a != "--note" and (i == 0 or argv[i - 1] != "--note")]
+    command = "python benchmarks/bench_label_issues.py " + " ".join(shown)
+    if args.summary_only:
+        args.note = ("summary.md re-rendered from runs.csv with --summary-only. "
+                     + args.note)
     X, y = load_data(args.quick, args.n_train)
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "runs.csv")
@@ -378,7 +396,9 @@ def main(argv=None):
                  f"{table}\n\n## Scoring rules and filters: PR-AUC / F1 of the flagged set\n\n"
                  "Each cell: average precision of the scores / F1 of the set flagged by "
                  "the per-class rule with that score (off_diagonal: the confident-class "
-                 f"filter, default score).\n\n{rules}\n")
+                 f"filter, default score).\n\n{rules}\n\n"
+                 "Averaged over all the rows above (every noise, seed and source):\n\n"
+                 f"{rule_means(rows)}\n")
     print(table)
     print()
     print(rules)

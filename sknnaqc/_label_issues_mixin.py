@@ -75,7 +75,7 @@ class LabelIssuesMixin:
             )
         return proba
 
-    def label_quality_scores(self, X, y, *, method="self_confidence", cv=None):
+    def label_quality_scores(self, X, y, *, method="posterior", cv=None):
         """Score each given label: in [0, 1], low means likely wrong.
 
         Parameters
@@ -84,10 +84,13 @@ class LabelIssuesMixin:
             Inputs.
         y : array-like of shape (n_samples,)
             Given labels, values from ``classes_``.
-        method : {"self_confidence", "normalized_margin", "posterior"}, \
-default="self_confidence"
-            Scoring rule of :func:`sknnaqc.label_issues.label_quality_scores`
-            (``"posterior"`` uses the noise matrix estimated from the data).
+        method : {"posterior", "self_confidence", "normalized_margin"}, \
+default="posterior"
+            Scoring rule of :func:`sknnaqc.label_issues.label_quality_scores`.
+            ``"posterior"`` is the probability that the given label is the
+            true one, using the transition matrix estimated from the same
+            probabilities (:meth:`estimate_noise`); ``"self_confidence"`` is
+            the clean branch's probability of the given label.
         cv : int, cross-validation splitter, iterable or None, default=None
             None scores with this fitted estimator. Otherwise out-of-fold
             probabilities from clones fitted on the training folds
@@ -102,7 +105,7 @@ default="self_confidence"
         return core.label_quality_scores(proba, codes, method=method)
 
     def find_label_issues(self, X, y, *, num_issues=None, frac=None, threshold=None,
-                          return_indices_ranked=False, method="self_confidence",
+                          return_indices_ranked=False, method="posterior",
                           filter_by="per_class", cv=None):
         """Flag the samples whose given label is likely wrong.
 
@@ -125,7 +128,7 @@ default="self_confidence"
         return_indices_ranked : bool, default=False
             Return the flagged indices, most suspicious first, instead of a
             boolean mask.
-        method : str, default="self_confidence"
+        method : str, default="posterior"
             Scoring rule; see :meth:`label_quality_scores`.
         filter_by : {"per_class", "off_diagonal"}, default="per_class"
             Default rule when no number, fraction or threshold is given.

@@ -31,15 +31,27 @@ def _synthetic(n=4000, noise_rate=0.3, kind="pairflip", seed=0):
 def test_scores_by_hand():
     proba = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]])
     labels = np.array([0, 1])
-    np.testing.assert_allclose(label_quality_scores(proba, labels), [0.7, 0.3])
+    np.testing.assert_allclose(label_quality_scores(proba, labels, method="self_confidence"),
+                               [0.7, 0.3])
     np.testing.assert_allclose(
         label_quality_scores(proba, labels, method="normalized_margin"),
         [(0.7 - 0.2 + 1) / 2, (0.3 - 0.6 + 1) / 2])
     T = np.array([[0.8, 0.2, 0.0], [0.1, 0.9, 0.0], [0.0, 0.5, 0.5]])
     expected = [0.7 * 0.8 / (0.7 * 0.8 + 0.2 * 0.1),
                 0.3 * 0.9 / (0.1 * 0.2 + 0.3 * 0.9 + 0.6 * 0.5)]
-    np.testing.assert_allclose(
-        label_quality_scores(proba, labels, method="posterior", noise_matrix=T), expected)
+    np.testing.assert_allclose(label_quality_scores(proba, labels, noise_matrix=T), expected)
+    # Without a noise matrix the posterior uses the estimated one.
+    T_hat, _ = estimate_noise(proba, labels)
+    np.testing.assert_allclose(label_quality_scores(proba, labels),
+                               label_quality_scores(proba, labels, noise_matrix=T_hat))
+    # Under symmetric noise the posterior ranks as the probability of the given label.
+    rng = np.random.RandomState(0)
+    p = rng.dirichlet(np.ones(3), size=50)
+    lab = rng.randint(3, size=50)
+    sym = np.full((3, 3), 0.1) + 0.7 * np.eye(3)
+    np.testing.assert_array_equal(
+        np.argsort(label_quality_scores(p, lab, noise_matrix=sym)),
+        np.argsort(label_quality_scores(p, lab, method="self_confidence")))
 
 
 def test_scores_lie_in_unit_interval():
@@ -82,14 +94,23 @@ def test_clean_labels_give_no_issues_and_zero_noise():
 def test_num_issues_frac_threshold_and_ranking():
     proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.45, 0.55]])
     labels = np.array([0, 0, 0, 1])  # self-confidence 0.9, 0.2, 0.6, 0.55
-    np.testing.assert_array_equal(find_label_issues(proba, labels, num_issues=2),
+    sc = dict(method="self_confidence")
+    np.testing.assert_array_equal(find_label_issues(proba, labels, num_issues=2, **sc),
                                   [False, True, False, True])
-    np.testing.assert_array_equal(find_label_issues(proba, labels, frac=0.75),
+    np.testing.assert_array_equal(find_label_issues(proba, labels, frac=0.75, **sc),
                                   [False, True, True, True])
-    np.testing.assert_array_equal(find_label_issues(proba, labels, threshold=0.58),
+    np.testing.assert_array_equal(find_label_issues(proba, labels, threshold=0.58, **sc),
                                   [False, True, False, True])
     np.testing.assert_array_equal(
-        find_label_issues(proba, labels, num_issues=3, return_indices_ranked=True), [1, 3, 2])
+        find_label_issues(proba, labels, num_issues=3, return_indices_ranked=True, **sc),
+        [1, 3, 2])
+    # The default (posterior) score ranks by its own values.
+    scores = label_quality_scores(proba, labels)
+    np.testing.assert_array_equal(
+        find_label_issues(proba, labels, num_issues=3, return_indices_ranked=True),
+        np.argsort(scores, kind="stable")[:3])
+    np.testing.assert_array_equal(find_label_issues(proba, labels, threshold=0.5),
+                                  scores < 0.5)
     assert find_label_issues(proba, labels, num_issues=0).sum() == 0
     assert find_label_issues(proba, labels, frac=1.0).all()
 
@@ -183,12 +204,14 @@ def test_methods_use_the_users_label_space(noisy_digits):
     column = {name: i for i, name in enumerate(clf_str.classes_)}
     proba = clf_str.predict_proba(X)
     expected = proba[np.arange(len(X)), [column[n] for n in names[y_noisy]]]
-    np.testing.assert_allclose(clf_str.label_quality_scores(X, names[y_noisy]), expected)
+    np.testing.assert_allclose(
+        clf_str.label_quality_scores(X, names[y_noisy], method="self_confidence"), expected)
     ranked = clf_str.find_label_issues(X, names[y_noisy], num_issues=20,
                                        return_indices_ranked=True)
     assert len(ranked) == 20
     scores = clf_str.label_quality_scores(X, names[y_noisy])
     assert np.all(np.diff(scores[ranked]) >= 0)
+    assert scores[ranked].max() <= np.sort(scores)[19]
 
 
 def test_every_estimator_has_the_methods():
@@ -222,7 +245,7 @@ def test_cv_gives_out_of_fold_scores_and_leaves_the_estimator_alone(noisy_digits
     X, y_noisy = X[:400], y_noisy[:400]
     clf = NNAQCClassifier(TinyMLP, max_epochs=3, lr=1e-2, random_state=0)
     cv = StratifiedKFold(3, shuffle=True, random_state=0)
-    scores = clf.label_quality_scores(X, y_noisy, cv=cv)
+    scores = clf.label_quality_scores(X, y_noisy, method="self_confidence", cv=cv)
     assert not hasattr(clf, "net_")  # unfitted estimators work with cv and stay unfitted
     expected = np.empty(len(y_noisy))
     for train, test in cv.split(X, y_noisy):
