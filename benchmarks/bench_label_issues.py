@@ -36,7 +36,8 @@ two run one after the other; ``PYTHONPATH`` pointed at the checkout)::
 
 LeNet ran with fewer epochs and one seed for lack of CPU time (2 shared cores).
 
-Sample output (one line per unit on stderr, from the committed run; then the
+Sample output (one line per unit on stderr, from the committed MLP run, which
+printed the self-confidence score's AP, the default when it started; then the
 tables of ``summary.md``)::
 
     [1/48] mlp symmetric 20% seed 0 nnaqc: AP 0.957 F1 0.862 (21 s, elapsed 21 s)
@@ -295,7 +296,9 @@ def rule_table(rows):
                     seen = True
                     ap = np.mean([float(r["ap"]) for r in rs])
                     f1 = np.mean([float(r["f1"]) for r in rs])
-                    cells.append(f"{ap:.3f} / {f1:.3f}")
+                    # The filter does not change the scores: F1 only.
+                    cells.append(f"F1 {f1:.3f}" if v.startswith("filter=")
+                                 else f"{ap:.3f} / {f1:.3f}")
                 if seen:
                     lines.append(f"| {net} | {_noise_text(noise)} | {LABELS[m]} | "
                                  + " | ".join(cells) + " |")
@@ -395,8 +398,9 @@ def main(argv=None):
                  f"{notes}\n\n## Flagged set, scores and noise estimate (default rules)\n\n"
                  f"{table}\n\n## Scoring rules and filters: PR-AUC / F1 of the flagged set\n\n"
                  "Each cell: average precision of the scores / F1 of the set flagged by "
-                 "the per-class rule with that score (off_diagonal: the confident-class "
-                 f"filter, default score).\n\n{rules}\n\n"
+                 "the per-class rule with that score. filter=off_diagonal: F1 of the set "
+                 "whose confident class differs from the given label (the alternative "
+                 f"to the per-class rule; it does not use the score).\n\n{rules}\n\n"
                  "Averaged over all the rows above (every noise, seed and source):\n\n"
                  f"{rule_means(rows)}\n")
     print(table)
