@@ -3,10 +3,11 @@
 A functional core over ``(proba, labels)``: ``proba`` holds any model's
 predicted *clean*-label probabilities (rows sum to 1, columns in class
 order) and ``labels`` the given, possibly wrong, labels as integer class
-indices ``0 .. n_classes - 1``. The estimators of sknnaqc call these
-functions from their ``label_quality_scores``, ``find_label_issues`` and
-``estimate_noise`` methods (:class:`LabelIssuesMixin`, which also maps labels
-of any type to indices and offers out-of-fold probabilities with ``cv``).
+indices ``0 .. n_classes - 1``. Every sknnaqc estimator calls these
+functions from its ``label_quality_scores``, ``find_label_issues`` and
+``estimate_noise`` methods (``sknnaqc._label_issues_mixin.LabelIssuesMixin``,
+which also maps labels of any type to indices and offers out-of-fold
+probabilities with ``cv``).
 
 * :func:`label_quality_scores` - one score in [0, 1] per sample; low means
   the given label is likely wrong.
