@@ -148,7 +148,7 @@ def ours_rows(proba, y_noisy, flipped, noise_matrix=None):
     return rows
 
 
-def run_unit(source, net, X, y_noisy, flipped, seed, epochs, quick):
+def run_unit(source, net, X, y_noisy, flipped, seed, epochs):
     """Fit what ``source`` needs; return result rows (without the shared keys)."""
     module, module_kw, Xn = network(net, X)
     common = dict(module=module, max_epochs=epochs, batch_size=100, random_state=seed,
@@ -369,7 +369,7 @@ def main(argv=None):
             y_noisy = corrupt_labels(y, transition_matrix=T, random_state=seed)
             flipped = y_noisy != y
             t0 = time.time()
-            rows = run_unit(source, net, X, y_noisy, flipped, seed, args.epochs, args.quick)
+            rows = run_unit(source, net, X, y_noisy, flipped, seed, args.epochs)
             for r in rows:
                 writer.writerow(dict(shared, true_rate=round(flipped.mean(), 4), **r))
             fh.flush()
