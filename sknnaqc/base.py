@@ -29,6 +29,7 @@ from sklearn.utils.validation import (
 from torch import nn
 from torch.utils.data import Dataset
 
+from ._label_issues_mixin import LabelIssuesMixin
 from ._net import (
     CheckedTargets,
     NoiseAwareNet,
@@ -118,7 +119,7 @@ def _batchnorm_hint():
         ) from exc
 
 
-class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
+class NoiseAwareClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
     """Base class of all sknnaqc classifiers (not used directly).
 
     Parameters common to every estimator
