@@ -1,10 +1,11 @@
 """What happens to NNAQC at 70 % noise: where the clean branch's errors go, and what ``W`` learned.
 
 For each seed it corrupts digits' training labels with eq. (1) noise, fits the
-base model and NNAQC under the paper's literal reading of ``L_QC`` (``beta =
-0.9`` on the prediction) and under the label-weighted reading (``beta =
-0.1``), and classifies every true class of the clean test set by what the
-clean branch does with it:
+base model, NNAQC with the paper's loss (``beta = 0.9`` on the prediction,
+``class_balance=0``), NNAQC with the label-weighted reading of ``L_QC``
+(``beta = 0.1``) and NNAQC with the library defaults (the paper's loss plus
+the class-balance term), and classifies every true class of the clean test
+set by what the clean branch does with it:
 
 * ``right``: its most frequent prediction is the class itself;
 * ``noise-majority``: it is predicted as ``argmax_k T[i, k]``, a class that
@@ -35,10 +36,12 @@ from sknnaqc.noise import corrupt_labels, make_transition_matrix
 
 MODELS = {
     "Base model": lambda s: BaseModelClassifier(max_epochs=40, random_state=s),
-    "NNAQC, paper's formula (beta=0.9)": lambda s: NNAQCClassifier(beta=0.9, max_epochs=40,
-                                                                  random_state=s),
-    "NNAQC, label-weighted (beta=0.1)": lambda s: NNAQCClassifier(beta=0.1, max_epochs=40,
-                                                                 random_state=s),
+    "NNAQC, paper's loss": lambda s: NNAQCClassifier(class_balance=0.0, max_epochs=40,
+                                                    random_state=s),
+    "NNAQC, label-weighted (beta=0.1)": lambda s: NNAQCClassifier(
+        beta=0.1, class_balance=0.0, max_epochs=40, random_state=s),
+    "NNAQC (defaults: + class balance 0.3)": lambda s: NNAQCClassifier(max_epochs=40,
+                                                                      random_state=s),
 }
 
 

@@ -255,7 +255,9 @@ def run_experiment(
     n_classes = len(np.unique(y_full))
     os.makedirs(os.path.dirname(os.path.abspath(results_csv)), exist_ok=True)
     done = {_key(r) for r in _read_done(results_csv, log=log)}
-    new_file = not os.path.exists(results_csv)
+    # An empty file (a run stopped before its first row) gets a header too:
+    # without one every later row would be written with no fields.
+    new_file = not os.path.exists(results_csv) or os.path.getsize(results_csv) == 0
     params_text = _params_text(estimator_params or {})
     fields = FIELDS if new_file else _header(results_csv)
     if "params" not in fields and params_text:

@@ -482,3 +482,16 @@ def test_frozen_eval_backbone_keeps_statistics_during_fit():
         assert same == frozen_eval
         assert not torch.equal(trained.layer2[0].bn1.running_mean,
                                base.layer2[0].bn1.running_mean)
+
+
+def test_empty_results_file_gets_a_header(tmp_path):
+    """A run stopped before its first row leaves an empty runs.csv; the next
+    run must still write readable rows (it used to write rows with no fields)."""
+    csv_path = tmp_path / "runs.csv"
+    csv_path.write_text("")
+    rows = run_experiment(dataset="digits", noise_rates=[0.0], methods=["base"], epochs=1,
+                          seeds=[0], results_csv=str(csv_path), log=open(os.devnull, "w"))
+    assert len(rows) == 1
+    with open(csv_path, newline="") as fh:
+        records = list(csv.DictReader(fh))
+    assert len(records) == 1 and records[0]["method"] == "base" and records[0]["test_error"]
