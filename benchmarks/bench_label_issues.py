@@ -34,7 +34,12 @@ two run one after the other; ``PYTHONPATH`` pointed at the checkout)::
     python benchmarks/bench_label_issues.py --nets lenet --epochs 5 --seeds 1 \\
         --threads 1 --out benchmarks/results/label_issues/lenet
 
-LeNet ran with fewer epochs and one seed for lack of CPU time (2 shared cores).
+    python benchmarks/bench_label_issues.py --nets lenet --epochs 5 --seeds 3 \\
+        --sources nnaqc base --threads 1 --out benchmarks/results/label_issues/lenet
+
+LeNet ran with 5 epochs, and cv=5 / cleanlab with one seed, for lack of CPU
+time (2 shared cores); the summaries were then re-rendered with
+``--summary-only``.
 
 Sample output (one line per unit on stderr, from the committed MLP run, which
 printed the self-confidence score's AP, the default when it started; then the
