@@ -26,14 +26,13 @@ Runs are appended to ``<out>/runs.csv`` as each unit (one network, noise,
 seed and source of probabilities) finishes and are skipped when the script
 is started again, so a long run resumes. Order: seed-major.
 
-Commands used for the committed results (one torch thread, one process, the
-two run one after the other; ``PYTHONPATH`` pointed at the checkout)::
+Commands used for the committed results (one torch thread, one process at a
+time, run one after the other; ``PYTHONPATH`` pointed at the checkout)::
 
     python benchmarks/bench_label_issues.py --nets mlp --epochs 20 --threads 1 \\
         --out benchmarks/results/label_issues/mlp
     python benchmarks/bench_label_issues.py --nets lenet --epochs 5 --seeds 1 \\
         --threads 1 --out benchmarks/results/label_issues/lenet
-
     python benchmarks/bench_label_issues.py --nets lenet --epochs 5 --seeds 3 \\
         --sources nnaqc base --threads 1 --out benchmarks/results/label_issues/lenet
 
