@@ -26,15 +26,19 @@ Runs are appended to ``<out>/runs.csv`` as each unit (one network, noise,
 seed and source of probabilities) finishes and are skipped when the script
 is started again, so a long run resumes. Order: seed-major.
 
-Commands used for the committed results (one torch thread, one process, the
-two run one after the other; ``PYTHONPATH`` pointed at the checkout)::
+Commands used for the committed results (one torch thread, one process at a
+time, run one after the other; ``PYTHONPATH`` pointed at the checkout)::
 
     python benchmarks/bench_label_issues.py --nets mlp --epochs 20 --threads 1 \\
         --out benchmarks/results/label_issues/mlp
     python benchmarks/bench_label_issues.py --nets lenet --epochs 5 --seeds 1 \\
         --threads 1 --out benchmarks/results/label_issues/lenet
+    python benchmarks/bench_label_issues.py --nets lenet --epochs 5 --seeds 3 \\
+        --sources nnaqc base --threads 1 --out benchmarks/results/label_issues/lenet
 
-LeNet ran with fewer epochs and one seed for lack of CPU time (2 shared cores).
+LeNet ran with 5 epochs, and cv=5 / cleanlab with one seed, for lack of CPU
+time (2 shared cores); the summaries were then re-rendered with
+``--summary-only``.
 
 Sample output (one line per unit on stderr, from the committed MLP run, which
 printed the self-confidence score's AP, the default when it started; then the
