@@ -455,3 +455,20 @@ def test_beats_base_model_on_digits_with_half_the_labels_wrong(cls, method_param
     assert error < base_error - 0.01, (error, base_error)
     if cls is CoTeachingClassifier:  # estimated noise rate, true 0.5
         assert 0.4 < clf.forget_rate_ < 0.6
+
+
+def test_partial_fit_takes_sample_weight(small):
+    X, y = small
+    first = NNAQCClassifier(TinyMLP, **FAST).partial_fit(X, y)
+    plain = NNAQCClassifier(TinyMLP, **FAST).partial_fit(X, y).partial_fit(X, y)
+    ones = first.partial_fit(X, y, sample_weight=np.ones(len(y)))
+    np.testing.assert_array_equal(plain.predict_proba(X), ones.predict_proba(X))
+    before = ones.predict_proba(X)
+    with pytest.raises(ValueError, match="sample_weight"):
+        ones.partial_fit(X, y, sample_weight=np.ones(3))
+    np.testing.assert_array_equal(ones.predict_proba(X), before)  # failed call changed nothing
+    # Weight 0 on every sample of one class: more epochs must not raise its probability
+    # the way unweighted training does.
+    w = np.where(y == 3, 0.0, 1.0)
+    weighted = NNAQCClassifier(TinyMLP, **FAST).partial_fit(X, y).partial_fit(X, y, sample_weight=w)
+    assert weighted.predict_proba(X)[:, 3].mean() < plain.predict_proba(X)[:, 3].mean()
