@@ -52,7 +52,9 @@ class LabelIssuesMixin:
             classes = self.classes_
         else:
             fitted = hasattr(self, "net_") and hasattr(self, "classes_")
-            classes = self.classes_ if fitted else np.unique(y)
+            declared = self._declared_classes()
+            classes = (self.classes_ if fitted else
+                       np.unique(y) if declared is None else np.unique(declared))
         codes = _encode(y, classes)
         if cv is None:
             return self.predict_proba(X), codes
@@ -169,7 +171,10 @@ default="posterior"
 
 
 def _encode(y, classes):
-    """Class indices of ``y`` in ``classes``; error naming unseen labels."""
+    """Positions of the labels ``y`` in ``classes`` (which need not be sorted).
+
+    Raises a ValueError naming the labels that are not in ``classes``.
+    """
     classes = np.asarray(classes)
     try:
         unseen = np.setdiff1d(np.unique(y), classes)
@@ -179,6 +184,10 @@ def _encode(y, classes):
         shown = unseen[:5].tolist()
         raise ValueError(
             f"y contains labels not seen in fit: {shown}{' ...' if unseen.size > 5 else ''}; "
-            f"the estimator knows classes_ = {classes.tolist()}."
+            f"they are not in classes_ = {classes.tolist()}. Give the full label set "
+            "(classes=) when fitting first."
         )
-    return np.searchsorted(classes, y).astype(np.int64)
+    # classes_ from a Dataset keeps the dataset's order (its index is the label),
+    # so look the labels up through a sorted view rather than assume sorted.
+    order = np.argsort(classes, kind="stable")
+    return order[np.searchsorted(classes[order], y)].astype(np.int64)

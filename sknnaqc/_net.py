@@ -339,6 +339,6 @@ class NoiseAwareNet(ClassifierMixin, NeuralNet):
             if arrays is not None:
                 batch_size = kwargs.get("batch_size", self.batch_size)
                 if batch_size == -1:
-                    batch_size = len(arrays[0])
+                    batch_size = _n_rows(arrays[0])
                 return InMemoryBatches(*arrays, batch_size, bool(kwargs.get("shuffle", False)))
         return super().get_iterator(dataset, training=training)

@@ -30,6 +30,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ._label_issues_mixin import LabelIssuesMixin
+from ._label_issues_mixin import _encode as encode_labels
 from ._net import (
     CheckedTargets,
     NoiseAwareNet,
@@ -364,13 +365,7 @@ class NoiseAwareClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
 
     def _encode(self, y):
         """Class indices of the labels y; every label must be in ``classes_``."""
-        unknown = np.setdiff1d(np.unique(y), self.classes_)
-        if unknown.size:
-            raise ValueError(
-                f"y contains labels {unknown.tolist()[:10]} that are not in classes_ "
-                f"{self.classes_.tolist()}: give the full label set when fitting first."
-            )
-        return np.searchsorted(self.classes_, y).astype(np.int64)
+        return encode_labels(y, self.classes_)
 
     def _validate_training_dataset(self, X, y, classes=None):
         if y is not None:
@@ -782,6 +777,7 @@ class NoiseAwareClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
             y_enc = self._encode(self._validate_y(X, y))
         X = self._attach_sample_weight(X, sample_weight)
         net = copy.deepcopy(self.net_)
+        self._count_labels(net.criterion_, X, y_enc)
         net.max_epochs = self.max_epochs
         seed = (self._seed() + len(net.history)) % np.iinfo(np.int32).max
         with torch.random.fork_rng(devices=self._rng_devices()):
@@ -807,32 +803,25 @@ class NoiseAwareClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
         :func:`~sknnaqc._net.with_sample_weight`).
         """
         criterion = self._make_criterion()
-        if hasattr(criterion, "set_class_prior"):
-            criterion.set_class_prior(self._label_frequencies(X, y))
+        self._count_labels(criterion, X, y)
         net = self._make_net(X, self._make_noise_model(len(self.classes_)), criterion)
         return net.partial_fit(X, y, **fit_params)
 
-    def _label_frequencies(self, X, y):
-        """Proportions of the given labels (weighted when X carries sample weights).
-
-        Mixed with 0.1 % of the uniform distribution, so that a declared class
-        without labels keeps a small share (a mixture rather than add-one
-        counts, so that weighting a sample equals repeating it). Uniform when the labels are not known up front (a Dataset
-        without ``targets`` on it or on the dataset it wraps).
-        """
+    def _count_labels(self, criterion, X, y):
+        """Give a criterion that uses label frequencies (NNAQC's class-balance
+        term) the weighted counts of this call's labels."""
+        if not hasattr(criterion, "add_label_counts"):
+            return
         X, sample_weight = split_sample_weight(X)
-        n_classes = len(self.classes_)
         labels, inner = y, X
-        while labels is None and inner is not None:
+        while labels is None and inner is not None:  # a (wrapped) Dataset's targets
             labels = getattr(inner, "targets", None)
             inner = getattr(inner, "dataset", None)
-        if labels is None:
-            return np.full(n_classes, 1.0 / n_classes)
-        labels = np.asarray(labels, dtype=np.int64)
-        weights = None if sample_weight is None or len(sample_weight) != len(labels) else (
-            np.asarray(sample_weight, dtype=np.float64))
-        counts = np.bincount(labels, weights=weights, minlength=n_classes)[:n_classes]
-        return 0.999 * counts / counts.sum() + 0.001 / n_classes
+        if labels is None:  # not known up front: the balance term uses a uniform prior
+            return
+        counts = np.bincount(np.asarray(labels, dtype=np.int64), weights=sample_weight,
+                             minlength=len(self.classes_))
+        criterion.add_label_counts(counts)
 
     # -- prediction ----------------------------------------------------------------
     def _predict_input(self, X):

@@ -14,6 +14,7 @@ per-sample weights (``fit(X, y, sample_weight=w)``).
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -271,7 +272,7 @@ class NoiseAwareLoss(PerSampleLoss):
     class_prior : array-like of shape (n_classes,) or None, default=None
         Class proportions for the balance term; None is uniform. The
         estimators set it from the given labels' frequencies (see
-        :meth:`set_class_prior`).
+        :meth:`add_label_counts`).
 
     Examples
     --------
@@ -299,10 +300,23 @@ class NoiseAwareLoss(PerSampleLoss):
     def parts(self):
         return ("nna", "qc", "balance") if self.class_balance > 0 else ("nna", "qc")
 
-    def set_class_prior(self, class_prior):
-        """Use these class proportions in the balance term (called by ``fit``)."""
-        self.class_prior = torch.as_tensor(class_prior, dtype=torch.float32).to(
-            self.class_prior.device if self.class_prior is not None else "cpu")
+    def add_label_counts(self, counts):
+        """Add (weighted) counts of given labels; the prior becomes their proportions.
+
+        ``fit`` calls this with the training labels, and every ``partial_fit``
+        with the labels of its call, so the prior covers all labels seen so
+        far. The proportions are mixed with 0.1 % of the uniform distribution,
+        so that a declared class without labels keeps a small share (a mixture
+        rather than add-one counts, so that weighting a sample equals
+        repeating it).
+        """
+        counts = torch.as_tensor(np.asarray(counts, dtype=np.float64))
+        seen = getattr(self, "_label_counts", None)
+        self._label_counts = counts if seen is None else seen + counts
+        total = self._label_counts / self._label_counts.sum()
+        prior = 0.999 * total + 0.001 / len(total)
+        device = self.class_prior.device if self.class_prior is not None else "cpu"
+        self.class_prior = prior.to(device=device, dtype=torch.float32)
 
     def components(self, y_pred, y_true, sample_weight=None):
         parts = super().components(y_pred, y_true, sample_weight)

@@ -495,3 +495,66 @@ def test_empty_results_file_gets_a_header(tmp_path):
     with open(csv_path, newline="") as fh:
         records = list(csv.DictReader(fh))
     assert len(records) == 1 and records[0]["method"] == "base" and records[0]["test_error"]
+
+
+# -- review findings -------------------------------------------------------------------
+
+
+def test_partial_fit_updates_the_class_prior_with_every_call(data):
+    """The class-balance prior covers every label seen so far, not only the first
+    call's: a stream whose first chunk holds one class must not keep pushing the
+    other classes away."""
+    X, y, _ = data
+    m = NNAQCClassifier(**E).partial_fit(X[y == 0], y[y == 0], classes=np.arange(10))
+    assert m.net_.criterion_.class_prior[0] > 0.99
+    m.partial_fit(X[y != 0], y[y != 0])
+    freq = np.bincount(y, minlength=10) / len(y)
+    np.testing.assert_allclose(m.net_.criterion_.class_prior.numpy(), 0.999 * freq + 0.0001,
+                               rtol=1e-5)
+
+
+def test_batch_size_minus_one_with_sample_weight_is_one_batch(data):
+    X, y, _ = data
+    m = NNAQCClassifier(batch_size=-1, max_epochs=1, random_state=0)
+    m.fit(X, y, sample_weight=np.ones(len(y)))
+    assert len(m.history_[-1]["batches"]) == 1
+
+
+def test_labels_are_encoded_by_position_when_classes_are_not_sorted():
+    from torch.utils.data import Dataset as TorchDataset
+
+    rng = np.random.RandomState(0)
+    Xd = rng.rand(60, 4).astype(np.float32)
+    codes = np.arange(60) % 3
+
+    class Named(TorchDataset):
+        classes = ["b", "a", "c"]  # index = label, as torchvision datasets keep them
+        targets = codes
+
+        def __len__(self):
+            return 60
+
+        def __getitem__(self, i):
+            return Xd[i], int(codes[i])
+
+    m = NNAQCClassifier(max_epochs=1, random_state=0).fit(Named())
+    assert m.classes_.tolist() == ["b", "a", "c"]
+    np.testing.assert_array_equal(m._encode(np.array(["a", "b", "c"])), [1, 0, 2])
+
+
+def test_label_issue_cv_uses_declared_classes(data):
+    from sknnaqc import GenieAidedClassifier
+
+    X, y, _ = data
+    keep = y < 3
+    clf = GenieAidedClassifier(transition_matrix=np.eye(4), classes=[0, 1, 2, 3], **E)
+    T, rate = clf.estimate_noise(X[keep], y[keep], cv=2)
+    assert np.asarray(T).shape == (4, 4)
+
+
+def test_experiment_params_do_not_clash_with_method_settings(tmp_path):
+    rows = run_experiment(dataset="digits", noise_rates=[0.0], methods=["nna", "regu_nnaqc"],
+                          epochs=1, seeds=[0], results_csv=str(tmp_path / "runs.csv"),
+                          estimator_params={"class_balance": 0.5, "noise_dropout": 0.1},
+                          log=open(os.devnull, "w"))
+    assert len(rows) == 2
