@@ -657,6 +657,9 @@ class NoiseAwareClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
             of its weighted per-sample losses. A sample of weight 0 does not
             contribute to the loss (with mini-batches it still takes a place
             in its batch, so training is not identical to dropping it).
+            The transition-matrix estimates that some methods make before
+            training (forward correction's stage 1, Co-teaching's noise-rate
+            estimate) do not use the weights.
         **fit_params
             Passed to skorch's ``fit`` (and to the module's forward).
 
@@ -691,7 +694,9 @@ class NoiseAwareClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
             The full label set, needed on the first call when its y lacks
             some labels; on later calls it must equal ``classes_``.
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights of this call's loss, as in :meth:`fit`.
+            Per-sample weights of this call's loss, as in :meth:`fit`. They
+            are scaled to mean 1 within each call, so relative weights between
+            calls are not kept.
         **fit_params
             Passed to skorch's ``partial_fit``.
 
