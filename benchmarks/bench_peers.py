@@ -23,8 +23,10 @@ the clean 10,000-image test set. Methods (see ``METHODS``):
 Noise: symmetric 20/50/80 %, pair-flip 45 %, the paper's eq. (1) at 50 %
 (``--noise kind:rate ...``). Each finished fit appends one row to
 ``<out>/runs.csv`` (clean-test error, fit time); runs already there are
-skipped, so a stopped run resumes. Runs are ordered seed-major: every cell of
-seed 0 first. ``summary.md`` gives the mean ± std of the clean-test error and
+skipped, so a stopped run resumes. Runs are ordered seed-major (every cell of
+seed 0 first), 50 % noise first and cleanlab (which trains the net
+``cv_n_folds + 1`` times) last within a seed, so a partial run covers the
+most informative cells. ``summary.md`` gives the mean ± std of the clean-test error and
 each method's fit time with its ratio to plain skorch.
 
 ``--curves`` instead trains ``--curve-methods`` once (seed 0) at one noise
@@ -63,8 +65,13 @@ from sknnaqc.experiment import load_experiment_data
 from sknnaqc.networks import MLP
 from sknnaqc.noise import corrupt_labels, make_transition_matrix
 
-DEFAULT_NOISE = ["symmetric:0.2", "symmetric:0.5", "symmetric:0.8", "pairflip:0.45",
-                 "random:0.5"]
+# Run order (the most informative cells first, so that a partial run says the
+# most); the summary's columns and rows are ordered by NOISE_ORDER and METHODS.
+DEFAULT_NOISE = ["symmetric:0.5", "random:0.5", "pairflip:0.45", "symmetric:0.2",
+                 "symmetric:0.8"]
+DEFAULT_METHODS = ["skorch", "nnaqc", "base_es", "fcorrection", "gce", "sce", "coteaching",
+                   "cleanlab"]
+NOISE_ORDER = ["symmetric", "pairflip", "random"]
 FIELDS = ["dataset", "n_train", "noise_kind", "noise_rate", "actual_noise", "method", "seed",
           "epochs", "epochs_run", "hidden", "lr", "batch_size", "test_error", "fit_seconds",
           "threads", "sknnaqc_commit"]
@@ -283,7 +290,7 @@ def _ends_with_newline(path):
         return fh.read(1) == b"\n"
 
 
-def run_table(args, data, methods, command):
+def run_table(args, data, methods, command, fit=True):
     dataset, X, y, X_te, y_te = data
     n_classes = int(y.max()) + 1
     runs_csv = os.path.join(args.out, "runs.csv")
@@ -297,7 +304,7 @@ def run_table(args, data, methods, command):
                    method=name, seed=seed, epochs=args.epochs,
                    hidden="-".join(map(str, args.hidden)), lr=args.lr,
                    batch_size=args.batch_size)
-        if run_key(row) in {run_key(r) for r in read_runs(runs_csv)}:
+        if not fit or run_key(row) in {run_key(r) for r in read_runs(runs_csv)}:
             continue
         y_noisy = noisy_labels(y, kind, rate, seed, n_classes)
         cfg = Config(tuple(args.hidden), args.epochs, args.lr, args.batch_size, seed,
@@ -451,7 +458,7 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--noise", type=parse_noise, nargs="+", default=None,
                         metavar="KIND:RATE", help=f"default: {' '.join(DEFAULT_NOISE)}")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS),
+    parser.add_argument("--methods", nargs="+", default=DEFAULT_METHODS,
                         help=f"any of {list(METHODS)}")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--seed-offset", type=int, default=0)
@@ -465,6 +472,8 @@ def main(argv=None):
                         help="learning curves at the first --noise setting (default symmetric "
                              "50 %%) instead of the table")
     parser.add_argument("--curve-methods", nargs="+", default=["skorch", "base_es", "nnaqc"])
+    parser.add_argument("--summary-only", action="store_true",
+                        help="write summary.md from the runs already in runs.csv; fit nothing")
     parser.add_argument("--quick", action="store_true", help="digits, tiny settings (smoke test)")
     parser.add_argument("--out", default="benchmarks/results/peers")
     args = parser.parse_args(argv)
@@ -495,14 +504,19 @@ def main(argv=None):
         run_curves(args, data, methods, command)
         return
     start = time.time()
-    rows = run_table(args, data, methods, command)
-    skipped = [m for m in (args.methods) if m not in methods]
+    rows = run_table(args, data, methods, command, fit=not args.summary_only)
+    skipped = [m for m in args.methods if m not in methods]
     notes = settings_text(args, data[0], len(data[2])) + (
         f" Last invocation took {time.time() - start:.0f} s; every run's fit time is in "
         "runs.csv.")
     if skipped:
         notes += f" Not run (not available here): {', '.join(skipped)}."
-    table = summary_tables(rows, methods, args.noise)
+    n_planned = args.seeds * len(args.noise) * len(methods)
+    if len(rows) < n_planned:
+        notes += (f" **Partial: {len(rows)} of {n_planned} runs finished** (see the number "
+                  "of seeds in each cell).")
+    table = summary_tables(rows, [m for m in METHODS if m in methods],
+                           sorted(args.noise, key=lambda s: (NOISE_ORDER.index(s[0]), s[1])))
     with open(os.path.join(args.out, "summary.md"), "w") as fh:
         fh.write(f"# Noisy-label methods against their peers: {data[0]}\n\n"
                  f"Command: `{command}`\n\n{notes}\n\n{table}")

@@ -76,6 +76,10 @@ def _csv_rows(path):
 def test_peers_resumes_and_survives_a_torn_row(tmp_path, capsys):
     peers = _load("bench_peers")
     out = tmp_path / "peers"
+    peers.main(PEERS_QUICK + ["--summary-only", "--out", str(out)])  # fits nothing
+    assert not (out / "runs.csv").exists()
+    assert "Partial: 0 of 2 runs finished" in (out / "summary.md").read_text()
+
     peers.main(PEERS_QUICK + ["--out", str(out)])
     rows = _csv_rows(out / "runs.csv")
     assert [r["method"] for r in rows] == ["skorch", "nnaqc"]
@@ -96,7 +100,8 @@ def test_peers_resumes_and_survives_a_torn_row(tmp_path, capsys):
     assert "[2/2]" in err and "[1/2]" not in err
     valid = [r for r in _csv_rows(out / "runs.csv") if r["fit_seconds"]]
     assert sorted(r["method"] for r in valid) == ["nnaqc", "skorch"]
-    assert "| NNAQC | " in (out / "summary.md").read_text()
+    summary = (out / "summary.md").read_text()
+    assert "| NNAQC | " in summary and "Partial" not in summary
 
 
 @pytest.mark.slow
