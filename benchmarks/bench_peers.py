@@ -530,8 +530,9 @@ def main(argv=None):
     rows = run_table(args, data, methods, command, fit=not args.summary_only)
     skipped = [m for m in args.methods if m not in methods]
     notes = settings_text(args, data[0], len(data[2])) + (
-        f" Last invocation took {time.time() - start:.0f} s; every run's fit time is in "
-        "runs.csv.")
+        " Written from runs.csv by --summary-only (no fit in this invocation)"
+        if args.summary_only else f" Last invocation took {time.time() - start:.0f} s") + (
+        "; every run's fit time, thread count and sknnaqc commit are in runs.csv.")
     if skipped:
         notes += f" Not run (not available here): {', '.join(skipped)}."
     n_planned = args.seeds * len(args.noise) * len(methods)
