@@ -15,6 +15,7 @@ from .baselines import (
 )
 from .exceptions import NonFiniteLossError
 from .nnaqc import NNAQCClassifier
+from .noise import NoisyLabelTransformer, corrupt_labels, make_transition_matrix
 
 __version__ = "0.1.0"
 
@@ -28,5 +29,8 @@ __all__ = [
     "ForwardCorrectionClassifier",
     "NoiseAwareClassifier",
     "NonFiniteLossError",
+    "NoisyLabelTransformer",
+    "corrupt_labels",
+    "make_transition_matrix",
     "__version__",
 ]

@@ -12,11 +12,12 @@ import math
 
 import numpy as np
 import torch
+from sklearn.base import ClassifierMixin
 from skorch import NeuralNet
 from skorch.callbacks import PassthroughScoring
 from skorch.dataset import Dataset as SkorchDataset
 from skorch.utils import to_tensor
-from torch.utils.data import DataLoader, Subset
+from torch.utils.data import DataLoader, Dataset, Subset
 
 from .exceptions import NonFiniteLossError
 from .noise_models import NoiseAdaptedModule
@@ -103,7 +104,37 @@ def _in_memory_arrays(dataset):
     return X, y
 
 
-class NoiseAwareNet(NeuralNet):
+class CheckedTargets(Dataset):
+    """A Dataset whose items' labels are checked against the number of classes.
+
+    ``fit`` learns the classes from a Dataset's ``targets``; an item whose
+    label lies outside them (``targets`` and items disagree) raises a clear
+    error instead of torch's "Target ... is out of bounds" deep in the loss.
+    """
+
+    def __init__(self, dataset, n_classes):
+        self.dataset = dataset
+        self.n_classes = n_classes
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        item = self.dataset[i]
+        try:
+            label = int(item[1])
+        except (TypeError, ValueError, IndexError):
+            return item  # not a scalar label: leave it to the module and loss
+        if not 0 <= label < self.n_classes:
+            raise ValueError(
+                f"Dataset item {i} has label {label}, but the Dataset's targets "
+                f"attribute implies {self.n_classes} classes (labels 0 to "
+                f"{self.n_classes - 1}); targets and the items' labels must agree."
+            )
+        return item
+
+
+class NoiseAwareNet(ClassifierMixin, NeuralNet):
     """skorch ``NeuralNet`` for a :class:`~sknnaqc.noise_models.NoiseAdaptedModule`.
 
     The criterion must have a ``components(y_pred, y_true)`` method returning
@@ -111,6 +142,10 @@ class NoiseAwareNet(NeuralNet):
     batch, ``train_nna_loss``, ``train_qc_loss`` (and ``valid_*`` when a
     validation split is used) are recorded in the history, and their epoch
     averages appear as epoch-level entries.
+
+    Like skorch's ``NeuralNetClassifier``, ``predict`` returns class indices
+    (the argmax of the clean branch), so skorch's scoring callbacks such as
+    ``EpochScoring("accuracy")`` work on train and validation data.
     """
 
     # DataLoader keyword arguments the in-memory fast path reproduces exactly.
@@ -194,6 +229,10 @@ class NoiseAwareNet(NeuralNet):
                 return super().predict_proba(X)
         finally:
             del self._clean_branch_only
+
+    def predict(self, X):
+        """Class indices: argmax of the clean-branch probabilities."""
+        return self.predict_proba(X).argmax(axis=1)
 
     def get_iterator(self, dataset, training=False):
         if training:

@@ -8,6 +8,7 @@ validation, label encoding, seeding, building the module, training with
 skorch, prediction — lives here once.
 """
 
+import contextlib
 import copy
 import inspect
 import numbers
@@ -15,15 +16,14 @@ import numbers
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from torch import nn
 from torch.utils.data import Dataset
 
-from ._net import NoiseAwareNet, softmax_rows, unwrap_module
+from ._net import CheckedTargets, NoiseAwareNet, softmax_rows, unwrap_module
 from .losses import NoiseAwareLoss
 from .noise_models import NoiseAdaptedModule
 
@@ -49,13 +49,18 @@ _N_FEATURES_NAMES = ("n_features", "input_units", "in_features", "input_dim")
 KWARGS_DOC = """    **kwargs
         Parameters common to all sknnaqc estimators (``optimizer``, ``lr``,
         ``max_epochs``, ``batch_size``, ``train_split``, ``callbacks``,
-        ``device``, ``random_state``, ``verbose``) and routed ``module__*``,
-        ``optimizer__*`` ... parameters; see :class:`NoiseAwareClassifier`."""
+        ``device``, ``random_state``, ``warm_start``, ``verbose``) and routed
+        ``module__*``, ``optimizer__*`` ... parameters; see
+        :class:`NoiseAwareClassifier`."""
 
 FITTED_DOC = """    classes_ : ndarray of shape (n_classes,)
         Class labels seen in ``fit``.
     n_features_in_ : int
         Size of axis 1 of X seen in ``fit`` (absent when X was a Dataset).
+    input_shape_ : tuple of int
+        Shape of one sample of X seen in ``fit`` (``X.shape[1:]``, e.g.
+        ``(1, 28, 28)`` for images); ``predict`` requires the same shape.
+        Absent when X was a Dataset.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Column names, when X was a DataFrame with string column names."""
 
@@ -83,6 +88,23 @@ def _is_routed(name):
     return name.startswith(ROUTED_PREFIXES)
 
 
+@contextlib.contextmanager
+def _batchnorm_hint():
+    """Turn torch's BatchNorm error on a batch of one sample into advice."""
+    try:
+        yield
+    except ValueError as exc:
+        if "Expected more than 1 value per channel" not in str(exc):
+            raise
+        raise ValueError(
+            "A BatchNorm layer got a training batch of a single sample (the last "
+            "batch when the number of training samples leaves a remainder of 1 "
+            "after dividing by batch_size). Pass iterator_train__drop_last=True "
+            "to drop that batch, or choose another batch_size. torch said: "
+            f"{exc}"
+        ) from exc
+
+
 class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
     """Base class of all sknnaqc classifiers (not used directly).
 
@@ -103,15 +125,18 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
     lr : float, default=1e-3
         Learning rate.
     max_epochs : int, default=20
-        Number of training epochs.
+        Number of training epochs (of each ``fit`` and ``partial_fit`` call).
     batch_size : int, default=100
-        Mini-batch size (the paper's).
+        Mini-batch size (the paper's); -1 trains on all samples as one batch.
     train_split : callable or None, default=None
         skorch's internal validation split (e.g. ``skorch.dataset.ValidSplit(5)``).
         None trains on all data, as scikit-learn estimators do.
     callbacks : list of skorch callbacks, "disable" or None, default=None
-        Extra skorch callbacks (e.g. ``EarlyStopping``), routed with
-        ``callbacks__*``.
+        Extra skorch callbacks, routed with ``callbacks__*``; e.g.
+        ``EpochScoring("accuracy")`` (scored on the clean branch).
+        ``EarlyStopping()`` and ``Checkpoint()`` monitor the validation loss
+        by default, so they need a ``train_split``; without one, pass
+        ``EarlyStopping(monitor="train_loss")``.
     device : str, default="cpu"
         torch device; "auto" picks "cuda" when available. Batches are moved
         to the device one at a time.
@@ -119,6 +144,12 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
         Seeds weight initialisation and batch shuffling. With an int, two fits
         on CPU give identical predictions. torch's global random state is
         left as it was before ``fit``.
+    warm_start : bool, default=False
+        When True and the estimator is fitted, ``fit`` continues training
+        the fitted network for ``max_epochs`` more epochs instead of starting
+        from scratch (as :meth:`partial_fit` does); y must only hold labels
+        from ``classes_``. The network keeps its optimizer state and the
+        training settings of the fit that built it, except ``max_epochs``.
     verbose : int, default=0
         1 prints skorch's per-epoch table (losses and their NNA/QC parts).
     **kwargs
@@ -132,11 +163,13 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
         "optimizer": [callable],
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"),
+                       Options(numbers.Integral, {-1})],
         "train_split": [None, callable],
         "callbacks": [None, list, StrOptions({"disable"})],
         "device": [str, torch.device],
         "random_state": ["random_state"],
+        "warm_start": ["boolean"],
         "verbose": ["verbose"],
     }
 
@@ -155,6 +188,7 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
         callbacks=None,
         device="cpu",
         random_state=None,
+        warm_start=False,
         verbose=0,
         **kwargs,
     ):
@@ -167,6 +201,7 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
         self.callbacks = callbacks
         self.device = device
         self.random_state = random_state
+        self.warm_start = warm_start
         self.verbose = verbose
         vars(self).update(kwargs)
 
@@ -221,7 +256,25 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
                     f"{type(self).__name__} does not use; train with "
                     f"sknnaqc.distributed.accelerated({type(self).__name__}) instead."
                 )
+        self._check_device()
         self._validate_method_params()
+
+    def _check_device(self):
+        if str(self.device) == "auto":
+            return
+        try:
+            device = torch.device(self.device)
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(
+                f"device must be 'cpu', 'cuda', 'cuda:N', 'auto' or another torch "
+                f"device; got {self.device!r} ({exc})."
+            ) from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={str(self.device)!r} but torch finds no CUDA GPU on this "
+                "machine; use device=\"auto\" to train on a GPU when there is one "
+                "and on the CPU otherwise."
+            )
 
     # -- hooks for subclasses ------------------------------------------------
     def _validate_method_params(self):
@@ -234,16 +287,36 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
         """Return ``dict(alpha=..., beta=..., qc_target=...)``."""
         raise NotImplementedError
 
+    def _declared_classes(self):
+        """The full label set given as a parameter, or None (subclasses override)."""
+        return None
+
     # -- data ------------------------------------------------------------------
-    def _validate_training_data(self, X, y):
-        """Validate X, y; set ``classes_`` and ``n_features_in_``; encode y."""
+    def _validate_training_data(self, X, y, classes=None):
+        """Validate X, y; set ``classes_``, ``n_features_in_``, ``input_shape_``; encode y.
+
+        ``classes`` (or the estimator's declared classes) is the full label
+        set when y may lack some of them.
+        """
+        if classes is None:
+            classes = self._declared_classes()
         if isinstance(X, Dataset):
-            return self._validate_training_dataset(X, y)
+            return self._validate_training_dataset(X, y, classes)
+        X = self._validate_X(X, reset=True)
+        y = self._validate_y(X, y)
+        if classes is None:
+            self.classes_ = np.unique(y)
+        else:
+            self.classes_ = self._check_classes(classes)
+        self._check_two_classes()
+        self.input_shape_ = tuple(int(d) for d in X.shape[1:])
+        return X, self._encode(y)
+
+    def _validate_y(self, X, y):
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        X = self._validate_X(X, reset=True)
         y = np.asarray(y) if not hasattr(y, "iloc") else y.to_numpy()
         if y.ndim == 2 and y.shape[1] != 1:
             raise ValueError(
@@ -257,17 +330,56 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
                 f"y has {len(y)}."
             )
         check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        self.classes_ = encoder.classes_
-        self._check_two_classes()
-        return X, encoder.transform(y).astype(np.int64)
+        return y
 
-    def _validate_training_dataset(self, X, y):
+    @staticmethod
+    def _check_classes(classes):
+        classes = np.asarray(classes)
+        if classes.ndim != 1 or len(classes) == 0:
+            raise ValueError(
+                f"classes must be a non-empty 1-D array of labels; got shape {classes.shape}."
+            )
+        unique = np.unique(classes)
+        if len(unique) != len(classes):
+            raise ValueError(f"classes must not repeat a label; got {classes.tolist()}.")
+        return unique
+
+    def _encode(self, y):
+        """Class indices of the labels y; every label must be in ``classes_``."""
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y contains labels {unknown.tolist()[:10]} that are not in classes_ "
+                f"{self.classes_.tolist()}: give the full label set when fitting first."
+            )
+        return np.searchsorted(self.classes_, y).astype(np.int64)
+
+    def _validate_training_dataset(self, X, y, classes=None):
         if y is not None:
             raise ValueError(
                 "When X is a torch Dataset, its items must be (input, label) pairs "
                 "and y must be None; wrap the dataset to change its labels."
             )
+        n_classes = self._check_dataset_targets(X)
+        names = getattr(X, "classes", None) if classes is None else classes
+        if classes is not None:
+            self.classes_ = np.asarray(classes)
+            if len(self.classes_) < n_classes:
+                raise ValueError(
+                    f"The Dataset's targets hold class indices up to {n_classes - 1}, "
+                    f"but classes has only {len(self.classes_)} labels."
+                )
+        elif names is not None and len(names) >= n_classes:
+            self.classes_ = np.asarray(names)
+        else:
+            self.classes_ = np.arange(n_classes)
+        self._check_two_classes()
+        # The items' labels are checked against the classes while training.
+        return CheckedTargets(X, len(self.classes_)), None
+
+    @staticmethod
+    def _check_dataset_targets(X):
+        """Validate a Dataset's ``targets``; return the number of classes they imply."""
         targets = getattr(X, "targets", None)
         if targets is None:
             raise ValueError(
@@ -276,22 +388,32 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
                 "classes are known before training."
             )
         targets = np.asarray(targets)
-        if targets.dtype.kind not in "iu" or targets.min() < 0:
+        if targets.ndim != 1 or targets.size == 0:
+            raise ValueError(
+                "Dataset targets must be a non-empty 1-D sequence of class indices; "
+                f"got shape {targets.shape}."
+            )
+        if targets.dtype.kind not in "iu":
             raise ValueError(
                 "Dataset targets must be non-negative integer class indices; got "
-                f"dtype {targets.dtype} with minimum {targets.min()}."
+                f"dtype {targets.dtype} (first value {targets[0]!r})."
             )
-        names = getattr(X, "classes", None)
-        n_classes = int(targets.max()) + 1
-        if names is not None and len(names) >= n_classes:
-            self.classes_ = np.asarray(names)
-        else:
-            self.classes_ = np.arange(n_classes)
-        self._check_two_classes()
-        for stale in ("n_features_in_", "feature_names_in_"):
-            if hasattr(self, stale):
-                delattr(self, stale)
-        return X, None
+        smallest = targets.min()
+        if smallest < 0:
+            raise ValueError(
+                "Dataset targets must be non-negative integer class indices; got "
+                f"minimum {smallest}."
+            )
+        try:
+            n_items = len(X)
+        except TypeError:
+            n_items = None
+        if n_items is not None and n_items != len(targets):
+            raise ValueError(
+                f"The Dataset has {n_items} items but its targets list {len(targets)} "
+                "labels; they must match one to one."
+            )
+        return int(targets.max()) + 1
 
     def _check_two_classes(self):
         if len(self.classes_) < 2:
@@ -300,14 +422,40 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
                 f"{self.classes_[0]!r}."
             )
 
+    def _check_input_shape(self, shape):
+        """Per-sample shape must match ``input_shape_`` (before torch sees it)."""
+        expected = getattr(self, "input_shape_", None)
+        if expected is None or shape is None or len(shape) < 2:
+            return  # 1-D X: scikit-learn's "Expected 2D array" message follows
+        got = tuple(int(d) for d in shape[1:])
+        if got == tuple(expected) or (len(got) == 1 and len(expected) == 1):
+            return  # flat features: scikit-learn's n_features_in_ message
+        raise ValueError(
+            f"X has samples of shape {got} (X of shape {tuple(shape)}), but "
+            f"{type(self).__name__} was fitted on samples of shape {tuple(expected)}; "
+            f"X must have shape (n_samples, {', '.join(map(str, expected))})."
+        )
+
     def _validate_X(self, X, reset):
+        if not reset:
+            self._check_input_shape(getattr(X, "shape", None))
         X = validate_data(
             self, X, reset=reset, allow_nd=True, dtype=(np.float32, np.float64),
             ensure_min_features=1,
         )
+        if not reset:
+            self._check_input_shape(X.shape)
+        with np.errstate(over="ignore"):  # reported below, in words
+            X32 = X.astype(np.float32, copy=False)
+        if X.dtype != np.float32 and not np.isfinite(X32).all():
+            raise ValueError(
+                "Input X contains values too large for float32 (largest magnitude "
+                f"{np.abs(X).max():.3g}; float32 holds at most 3.4e+38), which the "
+                "network computes in. Scale the features."
+            )
         # Writable: torch warns on (and may not share) read-only arrays, which
         # pandas and memory-mapped inputs produce.
-        return np.require(X.astype(np.float32, copy=False), requirements="W")
+        return np.require(X32, requirements="W")
 
     # -- building ----------------------------------------------------------------
     def _resolved_device(self):
@@ -387,7 +535,27 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
             criterion=NoiseAwareLoss(**loss_weights),
             **self._initial_net_kwargs(),
         )
-        return net.initialize()
+        net.initialize()
+        # Class indices, for skorch's scoring callbacks (EpochScoring("accuracy")).
+        net.classes_ = np.arange(n_classes)
+        self._check_monitored_callbacks(net)
+        return net
+
+    @staticmethod
+    def _check_monitored_callbacks(net):
+        """Callbacks that watch a validation score need a validation split."""
+        if net.train_split is not None:
+            return
+        for name, callback in net.callbacks_:
+            monitor = getattr(callback, "monitor", None)
+            if isinstance(monitor, str) and monitor.startswith("valid_"):
+                raise ValueError(
+                    f"Callback {name!r} ({type(callback).__name__}) monitors "
+                    f"{monitor!r}, which is only recorded with a validation split, "
+                    "but train_split=None. Pass train_split=skorch.dataset.ValidSplit(5) "
+                    f"(or another split), or monitor the training loss "
+                    f"(e.g. {type(callback).__name__}(monitor='train_loss'))."
+                )
 
     @staticmethod
     def _check_output_shape(base, X_probe, n_classes):
@@ -422,6 +590,9 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X, y=None, **fit_params):
         """Train on (X, y), where y holds the given (possibly noisy) labels.
 
+        A fit that raises leaves the estimator as it was before the call:
+        fitted attributes change only when training succeeds.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, ...) or torch Dataset
@@ -439,17 +610,131 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
         self
         """
         self._validate_all_params()
-        X, y_enc = self._validate_training_data(X, y)
+        with self._fit_transaction() as previous:
+            if self.warm_start and "net_" in previous:
+                self._continue_fit(previous, X, y, None, fit_params)
+            else:
+                self._new_fit(X, y, None, fit_params)
+        return self
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Train ``max_epochs`` more epochs, continuing from the fitted network.
+
+        The first call (on an unfitted estimator) fits like :meth:`fit`;
+        later calls keep the network, its optimizer state and the history and
+        train on (X, y) for ``max_epochs`` more epochs, as skorch's
+        ``partial_fit`` does. A call that raises leaves the estimator as it
+        was.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...) or torch Dataset
+            Inputs with the same per-sample shape as in the first call.
+        y : array-like of shape (n_samples,)
+            Labels; every label must be in ``classes_``.
+        classes : array-like of shape (n_classes,), default=None
+            The full label set, needed on the first call when its y lacks
+            some labels; on later calls it must equal ``classes_``.
+        **fit_params
+            Passed to skorch's ``partial_fit``.
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sknnaqc import NNAQCClassifier
+        >>> X, y = load_digits(return_X_y=True)
+        >>> clf = NNAQCClassifier(max_epochs=2, random_state=0)
+        >>> clf = clf.partial_fit(X[:900] / 16, y[:900], classes=range(10))
+        >>> clf = clf.partial_fit(X[900:] / 16, y[900:])
+        >>> len(clf.history_)
+        4
+        """
+        self._validate_all_params()
+        with self._fit_transaction() as previous:
+            if "net_" in previous:
+                self._continue_fit(previous, X, y, classes, fit_params)
+            else:
+                self._new_fit(X, y, classes, fit_params)
+        return self
+
+    def _fitted_state(self):
+        return {k: v for k, v in vars(self).items()
+                if k.endswith("_") and not k.startswith("_")}
+
+    @contextlib.contextmanager
+    def _fit_transaction(self):
+        """Run a fit on a clean slate; on failure restore the previous fitted state.
+
+        Yields the previous fitted attributes. They are removed for the
+        duration of the fit, so that nothing stale survives a successful fit,
+        and put back unchanged if it raises.
+        """
+        previous = self._fitted_state()
+        for name in previous:
+            delattr(self, name)
+        try:
+            yield previous
+        except BaseException:
+            for name in self._fitted_state():
+                delattr(self, name)
+            vars(self).update(previous)
+            raise
+
+    def _new_fit(self, X, y, classes, fit_params):
+        X, y_enc = self._validate_training_data(X, y, classes)
         with torch.random.fork_rng(devices=self._rng_devices()):
             torch.manual_seed(self._seed())
-            self.net_ = self._fit_net(X, y_enc, **fit_params)
-        self.history_ = self.net_.history
-        noise_model = unwrap_module(self.net_.module_).noise_model
+            with _batchnorm_hint():
+                net = self._fit_net(X, y_enc, **fit_params)
+        self._set_fitted_net(net)
+
+    def _continue_fit(self, previous, X, y, classes, fit_params):
+        """More epochs on a copy of the fitted net; assigned only if they succeed."""
+        vars(self).update(previous)
+        if classes is not None and not np.array_equal(
+                self._check_classes(classes), np.sort(self.classes_)):
+            raise ValueError(
+                f"classes {np.asarray(classes).tolist()} differ from the classes_ "
+                f"{self.classes_.tolist()} of the first fit."
+            )
+        if isinstance(X, Dataset):
+            if y is not None:
+                raise ValueError(
+                    "When X is a torch Dataset, its items must be (input, label) pairs "
+                    "and y must be None; wrap the dataset to change its labels."
+                )
+            n_classes = self._check_dataset_targets(X)
+            if n_classes > len(self.classes_):
+                raise ValueError(
+                    f"The Dataset's targets hold class indices up to {n_classes - 1}, "
+                    f"but the estimator was fitted on {len(self.classes_)} classes."
+                )
+            X, y_enc = CheckedTargets(X, len(self.classes_)), None
+        else:
+            X = self._validate_X(X, reset=False)
+            y_enc = self._encode(self._validate_y(X, y))
+        net = copy.deepcopy(self.net_)
+        net.max_epochs = self.max_epochs
+        seed = (self._seed() + len(net.history)) % np.iinfo(np.int32).max
+        with torch.random.fork_rng(devices=self._rng_devices()):
+            torch.manual_seed(seed)
+            with _batchnorm_hint():
+                net.partial_fit(X, y_enc, **fit_params)
+        self._set_fitted_net(net)
+
+    def _set_fitted_net(self, net):
+        noise_model = unwrap_module(net.module_).noise_model
         with torch.no_grad():
-            self.noise_matrix_ = (
+            noise_matrix = (
                 noise_model.transition_matrix(len(self.classes_)).detach().cpu().double().numpy()
             )
-        return self
+        self.net_ = net
+        self.history_ = net.history
+        self.noise_matrix_ = noise_matrix
 
     def _fit_net(self, X, y, **fit_params):
         """Build and train the inner net (ForwardCorrection overrides this)."""

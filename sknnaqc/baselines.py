@@ -18,7 +18,9 @@ NNAQCClassifier                nonlinear ``softmax(W .)``                alpha N
 """
 
 import numbers
+import warnings
 
+import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .base import NoiseAwareClassifier, fill_doc
@@ -39,6 +41,12 @@ _UNIT = [Interval(numbers.Real, 0, 1, closed="both")]
 _DROPOUT = [Interval(numbers.Real, 0, 1, closed="left")]
 _ANY_REAL = [Interval(numbers.Real, None, None, closed="neither")]
 _MATRIX = [None, "array-like", callable]
+_CLASSES = [None, "array-like"]
+
+_CLASSES_DOC = """    classes : array-like of shape (n_classes,), default=None
+        The full label set; the rows and columns of ``transition_matrix``
+        follow its sorted order. Give it when y may lack a class (e.g. in a
+        cross-validation fold of a rare class); None takes the labels in y."""
 
 _ATTRIBUTES_DOC = """    {kwargs}
 
@@ -59,12 +67,33 @@ def _given_matrix(matrix, n_classes):
     """Validate a user's transition matrix, calling it first if it is a factory."""
     if callable(matrix):
         matrix = matrix(n_classes)
+    shape = np.shape(matrix)
+    if len(shape) == 2 and shape[0] == shape[1] and shape[0] > n_classes:
+        raise ValueError(
+            f"transition_matrix has shape {shape} but y has only {n_classes} classes; "
+            "if y lacks some classes (e.g. in a cross-validation fold), pass "
+            "classes= with the full label set."
+        )
     return check_transition_matrix(matrix, n_classes=n_classes)
 
 
 def _doc(cls):
-    cls.__doc__ = cls.__doc__.replace("    {common}", _ATTRIBUTES_DOC)
+    cls.__doc__ = cls.__doc__.replace("    {common}", _ATTRIBUTES_DOC).replace(
+        "    {classes}", _CLASSES_DOC)
     return fill_doc(cls)
+
+
+def _warn_if_no_information(T):
+    """Warn when every row of ``T`` is the same: the noisy label then says
+    nothing about the true class, and the network receives no training signal."""
+    if T.shape[0] > 1 and np.allclose(T, T[0], rtol=0, atol=1e-6):
+        warnings.warn(
+            "transition_matrix has identical rows: the noisy label is then "
+            "independent of the true class, so the loss on the noisy branch "
+            "gives the network no training signal.",
+            UserWarning,
+            stacklevel=2,
+        )
 
 
 @_doc
@@ -119,8 +148,10 @@ class GenieAidedClassifier(NoiseAwareClassifier):
         (e.g. ``functools.partial(make_transition_matrix, noise_rate=0.3)``).
     alpha : float, default=1.0
         Weight of the noisy-branch cross-entropy; in [0, 1].
-    beta : float, default=0.9
-        Weight of the prediction in the QC term; in [0, 1].
+    beta : float, default=0.1
+        Weight of the prediction in the QC term (used when ``alpha < 1``); in
+        [0, 1]. The same reading as :class:`NNAQCClassifier`'s ``beta``.
+    {classes}
     {common}
 
     Examples
@@ -144,13 +175,18 @@ class GenieAidedClassifier(NoiseAwareClassifier):
     """
 
     _parameter_constraints = {**_COMMON, "transition_matrix": _MATRIX, "alpha": _UNIT,
-                              "beta": _UNIT}
+                              "beta": _UNIT, "classes": _CLASSES}
 
-    def __init__(self, module=None, *, transition_matrix=None, alpha=1.0, beta=0.9, **kwargs):
+    def __init__(self, module=None, *, transition_matrix=None, alpha=1.0, beta=0.1,
+                 classes=None, **kwargs):
         super().__init__(module, **kwargs)
         self.transition_matrix = transition_matrix
         self.alpha = alpha
         self.beta = beta
+        self.classes = classes
+
+    def _declared_classes(self):
+        return self.classes
 
     def _validate_method_params(self):
         if self.transition_matrix is None:
@@ -161,6 +197,7 @@ class GenieAidedClassifier(NoiseAwareClassifier):
 
     def _make_noise_model(self, n_classes):
         T = _given_matrix(self.transition_matrix, n_classes)
+        _warn_if_no_information(T)
         return LinearNoiseModel(n_classes, transition_matrix=T)
 
     def _loss_weights(self):
@@ -316,6 +353,7 @@ class ForwardCorrectionClassifier(NoiseAwareClassifier):
     anchor_quantile : float, default=0.97
         Quantile of each class's predicted probability that picks its anchor
         point (1.0 takes the maximum); in (0, 1].
+    {classes}
     {common}
     transition_matrix_ : ndarray of shape (n_classes, n_classes)
         The matrix used in stage 2 (estimated or given).
@@ -332,12 +370,18 @@ class ForwardCorrectionClassifier(NoiseAwareClassifier):
         **_COMMON,
         "transition_matrix": _MATRIX,
         "anchor_quantile": [Interval(numbers.Real, 0, 1, closed="right")],
+        "classes": _CLASSES,
     }
 
-    def __init__(self, module=None, *, transition_matrix=None, anchor_quantile=0.97, **kwargs):
+    def __init__(self, module=None, *, transition_matrix=None, anchor_quantile=0.97,
+                 classes=None, **kwargs):
         super().__init__(module, **kwargs)
         self.transition_matrix = transition_matrix
         self.anchor_quantile = anchor_quantile
+        self.classes = classes
+
+    def _declared_classes(self):
+        return self.classes
 
     def _fit_net(self, X, y, **fit_params):
         n_classes = len(self.classes_)
@@ -349,6 +393,7 @@ class ForwardCorrectionClassifier(NoiseAwareClassifier):
             self.stage1_history_ = stage1.history
         else:
             T = _given_matrix(self.transition_matrix, n_classes)
+            _warn_if_no_information(T)
             self.stage1_history_ = None
         self.transition_matrix_ = T
         net = self._make_net(X, LinearNoiseModel(n_classes, transition_matrix=T),

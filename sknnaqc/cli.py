@@ -7,6 +7,7 @@ and a plot to ``sknnaqc-results/``.
 """
 
 import argparse
+import os
 import shlex
 import sys
 import time
@@ -106,6 +107,32 @@ def _validate(args, parser):
         parser.error("--epochs must be >= 1")
     if args.threads is not None and args.threads < 1:
         parser.error(f"--threads must be >= 1, got {args.threads}")
+    _validate_device(args.device, parser)
+    _validate_output(args.output, parser)
+
+
+def _validate_device(device, parser):
+    if device == "auto":
+        return
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        parser.error(f'--device must be "cpu", "cuda", "cuda:N" or "auto", got {device!r}')
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        parser.error(f"--device {device}: torch finds no CUDA GPU on this machine; "
+                     "use --device auto to use a GPU only when there is one")
+
+
+def _validate_output(output, parser):
+    path = os.path.abspath(output)
+    while True:
+        if os.path.exists(path) and not os.path.isdir(path):
+            where = "is" if path == os.path.abspath(output) else f"lies under {path!r}, which is"
+            parser.error(f"--output {output!r} {where} an existing file, not a folder")
+        parent = os.path.dirname(path)
+        if parent == path:
+            return
+        path = parent
 
 
 def main(argv=None):
@@ -134,7 +161,7 @@ def main(argv=None):
             results_csv=f"{args.output}/runs.csv", estimator_params=estimator_params,
             callbacks=callbacks,
         )
-    except (FileNotFoundError, ValueError) as exc:
+    except (OSError, ValueError) as exc:
         print(f"sknnaqc: error: {exc}", file=sys.stderr)
         return 2
     epochs = args.epochs or DATASETS[args.dataset][0]

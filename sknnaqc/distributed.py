@@ -281,7 +281,7 @@ class AcceleratedNNAQCClassifier(AcceleratedMixin, NNAQCClassifier):
     (3,)
     """
 
-    def __init__(self, module=None, *, accelerator=None, alpha=0.9, beta=0.9,
+    def __init__(self, module=None, *, accelerator=None, alpha=0.9, beta=0.1,
                  noise_dropout=0.0, noise_init_scale=2.0, **kwargs):
         super().__init__(
             module, accelerator=accelerator, alpha=alpha, beta=beta,

@@ -7,6 +7,7 @@ where it stopped.
 """
 
 import csv
+import io
 import os
 import sys
 import time
@@ -45,7 +46,7 @@ METHODS = {
     "genie": Method("Genie-aided", lambda c, T: GenieAidedClassifier(transition_matrix=T, **c)),
     "genie_qc": Method(
         "Genie-aided (QC)",
-        lambda c, T: GenieAidedClassifier(transition_matrix=T, alpha=0.9, beta=0.9, **c),
+        lambda c, T: GenieAidedClassifier(transition_matrix=T, alpha=0.9, **c),
     ),
     "trace": Method("Trace", lambda c, T: TraceRegularizedClassifier(**c)),
     "bootstrap": Method("Bootstrapping", lambda c, T: BootstrappingClassifier(**c)),
@@ -114,11 +115,75 @@ def _subsample(X, y, n, seed=0):
     return X[idx], y[idx]
 
 
-def _read_done(path):
+def _read_done(path, log=None):
+    """The readable rows of a results CSV; torn or damaged rows are skipped.
+
+    A run killed while writing its row can leave a partial line. Such rows
+    are left out (and, with ``log``, reported there), so that resuming
+    re-runs them instead of crashing.
+    """
     if not os.path.exists(path):
         return []
+    rows, bad = [], []
     with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
+        reader = csv.DictReader(fh)
+        for row in reader:
+            if _readable(row):
+                rows.append(row)
+            else:
+                bad.append(reader.line_num)
+    if bad and log is not None:
+        print(f"{path}: skipped {len(bad)} unreadable row(s) (line(s) "
+              f"{', '.join(map(str, bad[:10]))}{' ...' if len(bad) > 10 else ''}); "
+              "those runs will be run again.", file=log, flush=True)
+    return rows
+
+
+def _readable(row):
+    if None in row or None in row.values():  # too many or too few fields
+        return False
+    try:
+        _key(row)
+        float(row["test_error"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    return True
+
+
+class _RowAppender:
+    """Appends CSV rows to a results file, each with one ``write`` call.
+
+    A run killed mid-write then cannot leave half a row that a later row
+    continues; a torn last line left by an older version is terminated
+    before the first new row.
+    """
+
+    def __init__(self, path, fields, write_header):
+        self.path, self.fields, self.write_header = path, fields, write_header
+
+    def __enter__(self):
+        self.fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+        size = os.fstat(self.fd).st_size
+        if self.write_header and size == 0:
+            self._write(None)
+        elif size and os.pread(self.fd, 1, size - 1) not in (b"\n", b"\r"):
+            os.write(self.fd, b"\r\n")
+        return self
+
+    def _write(self, row):
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=self.fields, extrasaction="ignore")
+        if row is None:
+            writer.writeheader()
+        else:
+            writer.writerow(row)
+        os.write(self.fd, buffer.getvalue().encode())
+
+    def writerow(self, row):
+        self._write(row)
+
+    def __exit__(self, *exc):
+        os.close(self.fd)
 
 
 def _key(row):
@@ -179,7 +244,7 @@ def run_experiment(
     X_full, y_full, X_te, y_te, module = load_experiment_data(dataset, data_dir)
     n_classes = len(np.unique(y_full))
     os.makedirs(os.path.dirname(os.path.abspath(results_csv)), exist_ok=True)
-    done = {_key(r) for r in _read_done(results_csv)}
+    done = {_key(r) for r in _read_done(results_csv, log=log)}
     new_file = not os.path.exists(results_csv)
     params_text = _params_text(estimator_params or {})
     fields = FIELDS if new_file else _header(results_csv)
@@ -193,10 +258,7 @@ def run_experiment(
     plan = [(seed, n, p, m) for seed in seeds for n in train_sizes for p in noise_rates
             for m in methods]
     mine = []
-    with open(results_csv, "a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
-        if new_file:
-            writer.writeheader()
+    with _RowAppender(results_csv, fields, write_header=new_file) as writer:
         start = time.time()
         for i, (seed, n, p, method) in enumerate(plan, 1):
             X_tr, y_tr = _subsample(X_full, y_full, n)
@@ -209,8 +271,10 @@ def run_experiment(
                 continue
             T = make_transition_matrix(n_classes, p, kind=noise_kind, random_state=seed)
             y_noisy = corrupt_labels(y_tr, transition_matrix=T, random_state=seed)
+            # estimator_params may replace the dataset's default network (module=...).
             common = dict(module=module, max_epochs=epochs, batch_size=batch_size,
-                          device=device, random_state=seed, **(estimator_params or {}))
+                          device=device, random_state=seed)
+            common.update(estimator_params or {})
             if callbacks:
                 common["callbacks"] = list(callbacks)
             clf = METHODS[method].build(common, T)
@@ -220,7 +284,6 @@ def run_experiment(
             error = 1.0 - clf.score(X_te, y_te)
             row.update(test_error=round(100 * error, 4), fit_seconds=round(fit_seconds, 2))
             writer.writerow(row)
-            fh.flush()
             print(f"[{i}/{len(plan)}] {dataset} n={len(y_tr)} noise={p:.0%} "
                   f"{METHODS[method].label:<18} seed={seed}: error {100 * error:6.2f}% "
                   f"(fit {fit_seconds:.1f} s, elapsed {time.time() - start:.0f} s)",

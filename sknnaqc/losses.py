@@ -96,8 +96,9 @@ class NoiseAwareLoss(nn.Module):
     ----------
     alpha : float, default=0.9
         Weight of the noisy-branch cross-entropy :math:`L_{NNA}`.
-    beta : float, default=0.9
-        Weight of the model's prediction inside :math:`L_{QC}`.
+    beta : float, default=0.1
+        Weight of the model's prediction inside :math:`L_{QC}` (the label
+        gets ``1 - beta``; see :class:`~sknnaqc.NNAQCClassifier`).
     qc_target : {"soft", "hard"}, default="soft"
         See :func:`quasi_clustering_loss`.
 
@@ -111,7 +112,7 @@ class NoiseAwareLoss(nn.Module):
     1.0986
     """
 
-    def __init__(self, alpha=0.9, beta=0.9, qc_target="soft"):
+    def __init__(self, alpha=0.9, beta=0.1, qc_target="soft"):
         super().__init__()
         self.alpha = alpha
         self.beta = beta

@@ -527,6 +527,23 @@ def _freeze_blocks(model, head_name):
     ]
 
 
+class _KeepInEval:
+    """Forward pre-hook that puts frozen blocks back in eval mode.
+
+    The estimators switch the whole network to training mode before every
+    batch; this runs after that, just before the forward pass. A module-level
+    class so that the network still pickles and deep-copies.
+    """
+
+    def __init__(self, modules):
+        self.modules = modules
+
+    def __call__(self, model, args):
+        for module in self.modules:
+            if module.training:
+                module.eval()
+
+
 def _read_state_dict(weights_path):
     import os
 
@@ -551,7 +568,8 @@ def _read_state_dict(weights_path):
     return state
 
 
-def torchvision_backbone(name="resnet50", *, n_classes=1000, weights_path=None, freeze=0):
+def torchvision_backbone(name="resnet50", *, n_classes=1000, weights_path=None, freeze=0,
+                         frozen_eval=False):
     """A ``torchvision.models`` architecture with a new ``n_classes`` head.
 
     The model is built with ``weights=None``: nothing is ever downloaded.
@@ -583,6 +601,11 @@ def torchvision_backbone(name="resnet50", *, n_classes=1000, weights_path=None, 
         ``.features`` ``Sequential``: its children that have parameters;
         otherwise the model's top-level children that have parameters,
         head excluded.  The new head is never frozen.
+    frozen_eval : bool, default=False
+        If True, the frozen blocks stay in eval mode even while the network
+        trains: their BatchNorm layers normalise with, and keep, the loaded
+        running statistics, and their dropout is off.  If False, only their
+        parameters are frozen (see Notes).
 
     Returns
     -------
@@ -602,12 +625,13 @@ def torchvision_backbone(name="resnet50", *, n_classes=1000, weights_path=None, 
 
     Notes
     -----
-    Freezing sets ``requires_grad=False`` only.  BatchNorm layers inside
-    frozen blocks still update their running statistics in training mode,
-    and the estimators put the whole network in training mode for every
-    batch, so calling ``.eval()`` on them beforehand does not keep them
-    fixed; use a model without BatchNorm (such as AlexNet) if the
-    statistics must not change.
+    By default freezing sets ``requires_grad=False`` only.  BatchNorm layers
+    inside frozen blocks then still update their running statistics in
+    training mode, and the estimators put the whole network in training mode
+    for every batch, so calling ``.eval()`` on them beforehand does not keep
+    them fixed; pass ``frozen_eval=True`` if the statistics must not change.
+    It registers a forward pre-hook that switches the frozen blocks back to
+    eval mode before every forward pass.
 
     GoogLeNet and Inception-v3 are built without their auxiliary
     classifiers so that ``forward`` returns a single tensor; auxiliary
@@ -643,6 +667,8 @@ def torchvision_backbone(name="resnet50", *, n_classes=1000, weights_path=None, 
     n_classes = _check_positive_int(n_classes, "n_classes")
     if isinstance(freeze, bool) or not isinstance(freeze, Integral) or freeze < 0:
         raise ValueError(f"freeze must be a non-negative integer, got {freeze!r}")
+    if not isinstance(frozen_eval, bool):
+        raise ValueError(f"frozen_eval must be True or False, got {frozen_eval!r}")
 
     kwargs = {}
     if name in ("googlenet", "inception_v3"):
@@ -725,4 +751,7 @@ def torchvision_backbone(name="resnet50", *, n_classes=1000, weights_path=None, 
         # The head is always trainable, even if a generic block contained it.
         for param in new.parameters():
             param.requires_grad_(True)
+        if frozen_eval:
+            frozen = [module for block in blocks[:freeze] for module in block]
+            model.register_forward_pre_hook(_KeepInEval(frozen))
     return model

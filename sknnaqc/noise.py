@@ -425,9 +425,15 @@ def _sample_rows(T_row, size, rng):
     return np.minimum(np.searchsorted(cdf, u, side="right"), T_row.shape[0] - 1)
 
 
+# Largest difference between the requested and the realised flip rate of a
+# class, with exact=True, before a warning says that the class is too small.
+_EXACT_RATE_TOLERANCE = 0.01
+
+
 def _corrupt_codes(codes, T, exact, rng):
     """Corrupt integer class codes with transition matrix ``T``."""
     noisy = codes.copy()
+    off_target = []
     for c in range(T.shape[0]):
         idx = np.flatnonzero(codes == c)
         if idx.size == 0:
@@ -441,10 +447,21 @@ def _corrupt_codes(codes, T, exact, rng):
             continue
         rate = min(max(1.0 - T[c, c], 0.0), 1.0)
         n_flip = _flip_count(rate, idx.size)
+        if abs(n_flip / idx.size - rate) > _EXACT_RATE_TOLERANCE:
+            off_target.append(f"{c} ({idx.size} samples: {n_flip / idx.size:.3g} "
+                              f"instead of {rate:.3g})")
         if n_flip == 0:
             continue
         chosen = rng.choice(idx, size=n_flip, replace=False)
         noisy[chosen] = _sample_rows(off, n_flip, rng)
+    if off_target:
+        warnings.warn(
+            "exact=True flips round(n_c * rate) labels of each class, but some "
+            "classes are too small for the requested rate; realised flip rates of "
+            f"the classes at positions {', '.join(off_target)}.",
+            UserWarning,
+            stacklevel=3,
+        )
     return noisy
 
 
@@ -501,7 +518,11 @@ def corrupt_labels(
         ``T``, so the realised flip rate fluctuates around ``1 - T[c, c]``.
         If True, exactly ``round(n_c * (1 - T[c, c]))`` labels of class ``c``
         (halves rounded up) are chosen at random and flipped, their new label
-        drawn from row ``c`` without its diagonal, renormalised.
+        drawn from row ``c`` without its diagonal, renormalised. The realised
+        rate of a class of ``n_c`` samples is then a multiple of ``1 / n_c``
+        and can differ from the requested one by up to ``1 / (2 n_c)`` (0.667
+        instead of 0.5 for 3 samples); a ``UserWarning`` names the classes
+        where the difference exceeds 0.01.
     random_state : int, RandomState instance or None, default=None
         Controls the matrix and the corruption. Pass an int for reproducible
         output.
@@ -577,7 +598,9 @@ class NoisyLabelTransformer(TransformerMixin, BaseEstimator):
         ``T``. If True, exactly ``round(n_c * (1 - T[c, c]))`` labels of
         class ``c`` (halves rounded up) are flipped, with new labels drawn
         from row ``c`` without its diagonal, renormalised; the realised rate
-        then equals the requested one.
+        then equals the requested one up to this rounding (at most
+        ``1 / (2 n_c)`` off; a ``UserWarning`` names the classes where the
+        difference exceeds 0.01).
     random_state : int, RandomState instance or None, default=None
         Controls the matrix drawn in ``fit`` and the corruption. With an int,
         every ``transform`` call returns the same labels and ``fit_transform``

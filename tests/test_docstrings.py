@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["sknnaqc.nnaqc", "sknnaqc.baselines", "sknnaqc.losses", "sknnaqc.distributed"]
+MODULES = ["sknnaqc.base", "sknnaqc.nnaqc", "sknnaqc.baselines", "sknnaqc.losses", "sknnaqc.distributed"]
 
 
 @pytest.mark.parametrize("name", MODULES)

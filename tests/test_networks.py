@@ -241,6 +241,31 @@ def test_backbone_alexnet_freeze_four_blocks():
     assert n_params(net, trainable=False) == sum(n_params(c) for c in convs[:4])
 
 
+@pytest.mark.parametrize("frozen_eval", [False, True])
+def test_backbone_frozen_eval_keeps_batchnorm_statistics(frozen_eval):
+    # Issue 12: frozen blocks may stay in eval mode while the rest trains.
+    import copy
+    import pickle
+
+    torch.manual_seed(0)
+    net = torchvision_backbone("resnet18", n_classes=3, freeze=2, frozen_eval=frozen_eval)
+    frozen_bn, trained_bn = net.layer1[0].bn1, net.layer2[0].bn1
+    before = frozen_bn.running_mean.clone(), trained_bn.running_mean.clone()
+    for model in (net, copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
+        model.train()
+        model(torch.randn(4, 3, 32, 32))
+        assert model.layer1[0].bn1.training == (not frozen_eval)
+        assert model.bn1.training == (not frozen_eval)
+        assert model.layer2[0].bn1.training and model.fc.training
+    assert torch.equal(frozen_bn.running_mean, before[0]) == frozen_eval
+    assert not torch.equal(trained_bn.running_mean, before[1])
+
+
+def test_backbone_frozen_eval_must_be_bool():
+    with pytest.raises(ValueError, match="frozen_eval"):
+        torchvision_backbone("resnet18", n_classes=3, freeze=1, frozen_eval="yes")
+
+
 @pytest.mark.parametrize("freeze", [6, -1])
 def test_backbone_freeze_out_of_range(freeze):
     with pytest.raises(ValueError, match="freeze"):

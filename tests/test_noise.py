@@ -2,6 +2,7 @@
 
 import doctest
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -203,11 +204,28 @@ def test_exact_mode_hits_requested_flips(balanced_labels, kind):
 )
 def test_exact_mode_rounding_with_uneven_classes(noise_rate, sizes, expected):
     y = np.concatenate([np.full(n, c) for c, n in enumerate(sizes)])
-    y_noisy = corrupt_labels(
-        y, noise_rate=noise_rate, kind="symmetric", exact=True, random_state=0
-    )
+    # Classes whose rounded count misses the rate by more than 0.01 are named.
+    with pytest.warns(UserWarning, match="too small for the requested rate") as record:
+        y_noisy = corrupt_labels(
+            y, noise_rate=noise_rate, kind="symmetric", exact=True, random_state=0
+        )
     flips = [int(np.sum(y_noisy[y == c] != c)) for c in range(len(sizes))]
     assert flips == expected
+    named = str(record[0].message)
+    for c, n in enumerate(sizes):
+        off = abs(expected[c] / n - noise_rate) > 0.01
+        assert (f" {c} ({n} samples" in named) == off
+
+
+def test_exact_mode_small_class_warning_names_realised_rate():
+    # Issue 12: 3 samples per class at 0.5 realise 2/3; the docs now say so.
+    y = np.repeat([0, 1, 2], 3)
+    with pytest.warns(UserWarning, match=r"0\.667 instead of 0\.5"):
+        corrupt_labels(y, noise_rate=0.5, kind="symmetric", exact=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        corrupt_labels(np.repeat([0, 1, 2], 100), noise_rate=0.5, kind="symmetric",
+                       exact=True, random_state=0)
 
 
 def test_exact_mode_per_class_rates_from_user_matrix():

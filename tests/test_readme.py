@@ -35,6 +35,12 @@ def test_quick_start_runs(capsys):
     assert "clean-test error: NNAQC" in out
 
 
+def test_training_in_steps_example_runs(capsys):
+    exec(_block("clf.partial_fit(X[900:]"), {})
+    out = capsys.readouterr().out
+    assert re.match(r"\d+ epochs; last validation accuracy \(noisy labels\): 0\.\d+", out)
+
+
 def test_noise_example_runs(capsys):
     exec(_block("NoisyLabelTransformer,"), {})
     assert "exact mode realised 0.300" in capsys.readouterr().out
