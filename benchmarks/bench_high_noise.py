@@ -49,23 +49,29 @@ from sknnaqc.networks import MLP
 W_DECAY = [("noise_model.weight", {"weight_decay": 0.01})]
 CANDIDATES = {
     "nnaqc_label": Method("NNAQC, label-weighted QC (beta=0.1)",
-                          lambda c, T: NNAQCClassifier(beta=0.1, **c)),
+                          lambda c, T: NNAQCClassifier(beta=0.1, class_balance=0.0, **c)),
     "nnaqc_sg": Method("NNAQC, stop-gradient QC",
-                       lambda c, T: NNAQCClassifier(alpha=0.9 / 0.91, beta=0.0, **c)),
+                       lambda c, T: NNAQCClassifier(alpha=0.9 / 0.91, beta=0.0,
+                                                    class_balance=0.0, **c)),
     "nnaqc_wd": Method("NNAQC (beta=0.9), W decay 0.01",
-                       lambda c, T: NNAQCClassifier(beta=0.9, optimizer__param_groups=W_DECAY,
+                       lambda c, T: NNAQCClassifier(beta=0.9, class_balance=0.0,
+                                                    optimizer__param_groups=W_DECAY,
                                                     **c)),
     "nnaqc_label_wd": Method("NNAQC, label-weighted QC, W decay 0.01",
-                             lambda c, T: NNAQCClassifier(beta=0.1,
+                             lambda c, T: NNAQCClassifier(beta=0.1, class_balance=0.0,
                                                           optimizer__param_groups=W_DECAY, **c)),
-    "nnaqc_b03": Method("NNAQC, beta=0.3", lambda c, T: NNAQCClassifier(beta=0.3, **c)),
-    "nnaqc_b05": Method("NNAQC, beta=0.5", lambda c, T: NNAQCClassifier(beta=0.5, **c)),
-    # The paper's literal reading, whatever the library default is.
-    "nnaqc_paper": Method("NNAQC, paper's formula (beta=0.9 on prediction)",
-                          lambda c, T: NNAQCClassifier(beta=0.9, **c)),
+    "nnaqc_b03": Method("NNAQC, beta=0.3",
+                        lambda c, T: NNAQCClassifier(beta=0.3, class_balance=0.0, **c)),
+    "nnaqc_b05": Method("NNAQC, beta=0.5",
+                        lambda c, T: NNAQCClassifier(beta=0.5, class_balance=0.0, **c)),
+    # "nnaqc_paper" (the paper's loss exactly) comes from sknnaqc.experiment.METHODS.
+    "nnaqc_bal01": Method("NNAQC, paper's loss + class balance 0.1",
+                          lambda c, T: NNAQCClassifier(beta=0.9, class_balance=0.1, **c)),
+    "nnaqc_bal03": Method("NNAQC, paper's loss + class balance 0.3",
+                          lambda c, T: NNAQCClassifier(beta=0.9, class_balance=0.3, **c)),
 }
 ALL = ["base", "nna", "nnaqc_paper", "nnaqc_b05", "nnaqc_b03", "nnaqc_label", "nnaqc_sg",
-       "nnaqc_wd", "nnaqc_label_wd"]
+       "nnaqc_wd", "nnaqc_label_wd", "nnaqc_bal01", "nnaqc_bal03"]
 
 # name -> (dataset, estimator params, train size, epochs, [(noise kind, rates)], seeds, methods)
 SETTINGS = {
@@ -74,7 +80,9 @@ SETTINGS = {
                 ("pairflip", [0.45])], 5, ALL),
     "fmnist-mlp": ("fashion-mnist", {"module": MLP, "module__n_features": 784}, 20000, 20,
                    [("random", [0.0, 0.3, 0.5, 0.7]), ("symmetric", [0.5]),
-                    ("pairflip", [0.45])], 3, ALL),
+                    ("pairflip", [0.45])], 3,
+                   ["base", "nna", "nnaqc_paper", "nnaqc_b05", "nnaqc_label", "nnaqc_sg",
+                    "nnaqc_bal01", "nnaqc_bal03"]),
     "fmnist-lenet": ("fashion-mnist", {}, 20000, 20,
                      [("random", [0.0, 0.5, 0.7])], 2, ["base", "nnaqc_paper", "nnaqc_label"]),
 }
@@ -86,6 +94,8 @@ def main(argv=None):
     parser.add_argument("--methods", nargs="+", default=None,
                         help="override the setting's methods")
     parser.add_argument("--seeds", type=int, default=None, help="override the setting's seeds")
+    parser.add_argument("--noise-rates", type=float, nargs="+", default=None,
+                        help="override the setting's noise rates (every kind)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default="benchmarks/results/high_noise")
     parser.add_argument("--quick", action="store_true",
@@ -99,6 +109,8 @@ def main(argv=None):
         dataset, params, n_train, epochs, noises, seeds, methods = SETTINGS[name]
         methods = args.methods or methods
         seeds = args.seeds or seeds
+        if args.noise_rates:
+            noises = [(kind, args.noise_rates) for kind, _ in noises]
         if args.quick:
             epochs, seeds, methods, noises = 2, 1, ["base", "nnaqc_label"], [("random", [0.5])]
         out = os.path.join(args.out, name)

@@ -1,7 +1,8 @@
 """sknnaqc: deep classifiers that learn from noisy labels (NNAQC).
 
 scikit-learn estimators built on skorch and PyTorch implementing NNAQC
-(Jindal et al.) and the baselines it is compared with.
+(Jindal et al.), the baselines it is compared with, and newer robust
+methods (generalized and symmetric cross-entropy, Co-teaching).
 """
 
 from .base import NoiseAwareClassifier
@@ -16,6 +17,11 @@ from .baselines import (
 from .exceptions import NonFiniteLossError
 from .nnaqc import NNAQCClassifier
 from .noise import NoisyLabelTransformer, corrupt_labels, make_transition_matrix
+from .robust import (
+    CoTeachingClassifier,
+    GeneralizedCrossEntropyClassifier,
+    SymmetricCrossEntropyClassifier,
+)
 
 __version__ = "0.1.0"
 
@@ -27,6 +33,9 @@ __all__ = [
     "DropoutNoiseLayerClassifier",
     "BootstrappingClassifier",
     "ForwardCorrectionClassifier",
+    "GeneralizedCrossEntropyClassifier",
+    "SymmetricCrossEntropyClassifier",
+    "CoTeachingClassifier",
     "NoiseAwareClassifier",
     "NonFiniteLossError",
     "NoisyLabelTransformer",

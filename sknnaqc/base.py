@@ -1,11 +1,12 @@
 """``NoiseAwareClassifier``: the shared scikit-learn estimator behind every method.
 
 A method is a configuration of two things: a noise model stacked on the
-user's network (:mod:`sknnaqc.noise_models`) and the weights of the combined
-loss (:mod:`sknnaqc.losses`). Subclasses provide both through
-``_make_noise_model`` and ``_loss_weights``; everything else — input
-validation, label encoding, seeding, building the module, training with
-skorch, prediction — lives here once.
+user's network (:mod:`sknnaqc.noise_models`) and the loss
+(:mod:`sknnaqc.losses`). Subclasses provide both through
+``_make_noise_model`` and ``_make_criterion`` (by default the NNAQC loss with
+the weights from ``_loss_weights``); everything else — input and
+sample-weight validation, label encoding, seeding, building the module,
+training with skorch, prediction — lives here once.
 """
 
 import contextlib
@@ -19,13 +20,25 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 from torch import nn
 from torch.utils.data import Dataset
 
-from ._net import CheckedTargets, NoiseAwareNet, softmax_rows, unwrap_module
+from ._net import (
+    CheckedTargets,
+    NoiseAwareNet,
+    softmax_rows,
+    split_sample_weight,
+    unwrap_module,
+    with_sample_weight,
+)
 from .losses import NoiseAwareLoss
-from .noise_models import NoiseAdaptedModule
+from .noise_models import CoTeachingModule, NoiseAdaptedModule
 
 __all__ = ["NoiseAwareClassifier"]
 
@@ -287,6 +300,10 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
         """Return ``dict(alpha=..., beta=..., qc_target=...)``."""
         raise NotImplementedError
 
+    def _make_criterion(self):
+        """The training criterion; by default the NNAQC loss with ``_loss_weights``."""
+        return NoiseAwareLoss(**self._loss_weights())
+
     def _declared_classes(self):
         """The full label set given as a parameter, or None (subclasses override)."""
         return None
@@ -415,6 +432,25 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
             )
         return int(targets.max()) + 1
 
+    def _validate_sample_weight(self, sample_weight, X):
+        """Check ``sample_weight`` as scikit-learn does; return it scaled to mean 1.
+
+        None stays None (the unweighted loss). Weights must be finite,
+        non-negative, not all zero and one per sample of X (an array or a
+        Dataset). Scaling to mean 1 keeps the loss and its gradients on the
+        scale of the unweighted loss, whatever the weights' unit.
+        """
+        if sample_weight is None:
+            return None
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True)
+        return sample_weight / sample_weight.mean()
+
+    def _attach_sample_weight(self, X, sample_weight):
+        """X carrying validated weights for the loss (X itself when there are none)."""
+        sample_weight = self._validate_sample_weight(sample_weight, X)
+        return X if sample_weight is None else with_sample_weight(X, sample_weight)
+
     def _check_two_classes(self):
         if len(self.classes_) < 2:
             raise ValueError(
@@ -523,17 +559,32 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
             **routed,
         )
 
-    def _make_net(self, X, noise_model, loss_weights):
-        """Build an initialised inner net around a fresh copy of the base network."""
+    def _make_net(self, X, noise_model, criterion, *, peer=False, **net_params):
+        """Build an initialised inner net around a fresh copy of the base network.
+
+        ``criterion`` is a criterion module or the ``alpha`` / ``beta``
+        dict of a :class:`~sknnaqc.losses.NoiseAwareLoss`. With ``peer=True``
+        a second, separately built copy of the base network is trained beside
+        the first (:class:`~sknnaqc.noise_models.CoTeachingModule`) and
+        ``noise_model`` must be None. ``net_params`` override the inner
+        net's parameters (e.g. ``max_epochs``).
+        """
+        X, _ = split_sample_weight(X)
         n_classes = len(self.classes_)
         n_features = _flat_feature_count(X)
         base = self._build_base_module(n_classes, n_features)
         if isinstance(X, np.ndarray):
             self._check_output_shape(base, X[:2], n_classes)
+        if peer:
+            module = CoTeachingModule(base, self._build_base_module(n_classes, n_features))
+        else:
+            module = NoiseAdaptedModule(base, noise_model)
+        if isinstance(criterion, dict):
+            criterion = NoiseAwareLoss(**criterion)
         net = self._net_class(
-            module=NoiseAdaptedModule(base, noise_model),
-            criterion=NoiseAwareLoss(**loss_weights),
-            **self._initial_net_kwargs(),
+            module=module,
+            criterion=criterion,
+            **{**self._initial_net_kwargs(), **net_params},
         )
         net.initialize()
         # Class indices, for skorch's scoring callbacks (EpochScoring("accuracy")).
@@ -587,7 +638,7 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
             return [device.index if device.index is not None else torch.cuda.current_device()]
         return []
 
-    def fit(self, X, y=None, **fit_params):
+    def fit(self, X, y=None, sample_weight=None, **fit_params):
         """Train on (X, y), where y holds the given (possibly noisy) labels.
 
         A fit that raises leaves the estimator as it was before the call:
@@ -602,6 +653,14 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
             from disk through a DataLoader; y must then be None).
         y : array-like of shape (n_samples,)
             Labels of any type (strings, non-contiguous integers).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample's loss (every part of it);
+            None weights all samples equally. Also accepted with a Dataset
+            X (one weight per item). Only the relative sizes matter: the
+            weights are scaled to mean 1, and each batch's loss is the mean
+            of its weighted per-sample losses. A sample of weight 0 does not
+            contribute to the loss (with mini-batches it still takes a place
+            in its batch, so training is not identical to dropping it).
         **fit_params
             Passed to skorch's ``fit`` (and to the module's forward).
 
@@ -612,12 +671,12 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
         self._validate_all_params()
         with self._fit_transaction() as previous:
             if self.warm_start and "net_" in previous:
-                self._continue_fit(previous, X, y, None, fit_params)
+                self._continue_fit(previous, X, y, None, sample_weight, fit_params)
             else:
-                self._new_fit(X, y, None, fit_params)
+                self._new_fit(X, y, None, sample_weight, fit_params)
         return self
 
-    def partial_fit(self, X, y=None, classes=None, **fit_params):
+    def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
         """Train ``max_epochs`` more epochs, continuing from the fitted network.
 
         The first call (on an unfitted estimator) fits like :meth:`fit`;
@@ -635,6 +694,8 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
         classes : array-like of shape (n_classes,), default=None
             The full label set, needed on the first call when its y lacks
             some labels; on later calls it must equal ``classes_``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights of this call's loss, as in :meth:`fit`.
         **fit_params
             Passed to skorch's ``partial_fit``.
 
@@ -656,9 +717,9 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
         self._validate_all_params()
         with self._fit_transaction() as previous:
             if "net_" in previous:
-                self._continue_fit(previous, X, y, classes, fit_params)
+                self._continue_fit(previous, X, y, classes, sample_weight, fit_params)
             else:
-                self._new_fit(X, y, classes, fit_params)
+                self._new_fit(X, y, classes, sample_weight, fit_params)
         return self
 
     def _fitted_state(self):
@@ -684,15 +745,16 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
             vars(self).update(previous)
             raise
 
-    def _new_fit(self, X, y, classes, fit_params):
+    def _new_fit(self, X, y, classes, sample_weight, fit_params):
         X, y_enc = self._validate_training_data(X, y, classes)
+        X = self._attach_sample_weight(X, sample_weight)
         with torch.random.fork_rng(devices=self._rng_devices()):
             torch.manual_seed(self._seed())
             with _batchnorm_hint():
                 net = self._fit_net(X, y_enc, **fit_params)
         self._set_fitted_net(net)
 
-    def _continue_fit(self, previous, X, y, classes, fit_params):
+    def _continue_fit(self, previous, X, y, classes, sample_weight, fit_params):
         """More epochs on a copy of the fitted net; assigned only if they succeed."""
         vars(self).update(previous)
         if classes is not None and not np.array_equal(
@@ -717,6 +779,7 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
         else:
             X = self._validate_X(X, reset=False)
             y_enc = self._encode(self._validate_y(X, y))
+        X = self._attach_sample_weight(X, sample_weight)
         net = copy.deepcopy(self.net_)
         net.max_epochs = self.max_epochs
         seed = (self._seed() + len(net.history)) % np.iinfo(np.int32).max
@@ -737,9 +800,37 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
         self.noise_matrix_ = noise_matrix
 
     def _fit_net(self, X, y, **fit_params):
-        """Build and train the inner net (ForwardCorrection overrides this)."""
-        net = self._make_net(X, self._make_noise_model(len(self.classes_)), self._loss_weights())
+        """Build and train the inner net (ForwardCorrection overrides this).
+
+        X carries the sample weights when ``fit`` got them (see
+        :func:`~sknnaqc._net.with_sample_weight`).
+        """
+        criterion = self._make_criterion()
+        if hasattr(criterion, "set_class_prior"):
+            criterion.set_class_prior(self._label_frequencies(X, y))
+        net = self._make_net(X, self._make_noise_model(len(self.classes_)), criterion)
         return net.partial_fit(X, y, **fit_params)
+
+    def _label_frequencies(self, X, y):
+        """Proportions of the given labels (weighted when X carries sample weights).
+
+        Add-one smoothed, so that a declared class without labels keeps a small
+        share. Uniform when the labels are not known up front (a Dataset
+        without ``targets`` on it or on the dataset it wraps).
+        """
+        X, sample_weight = split_sample_weight(X)
+        n_classes = len(self.classes_)
+        labels, inner = y, X
+        while labels is None and inner is not None:
+            labels = getattr(inner, "targets", None)
+            inner = getattr(inner, "dataset", None)
+        if labels is None:
+            return np.full(n_classes, 1.0 / n_classes)
+        labels = np.asarray(labels, dtype=np.int64)
+        weights = None if sample_weight is None or len(sample_weight) != len(labels) else (
+            np.asarray(sample_weight, dtype=np.float64))
+        counts = np.bincount(labels, weights=weights, minlength=n_classes)[:n_classes] + 1.0
+        return counts / counts.sum()
 
     # -- prediction ----------------------------------------------------------------
     def _predict_input(self, X):

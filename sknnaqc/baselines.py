@@ -148,9 +148,9 @@ class GenieAidedClassifier(NoiseAwareClassifier):
         (e.g. ``functools.partial(make_transition_matrix, noise_rate=0.3)``).
     alpha : float, default=1.0
         Weight of the noisy-branch cross-entropy; in [0, 1].
-    beta : float, default=0.1
+    beta : float, default=0.9
         Weight of the prediction in the QC term (used when ``alpha < 1``); in
-        [0, 1]. The same reading as :class:`NNAQCClassifier`'s ``beta``.
+        [0, 1].
     {classes}
     {common}
 
@@ -177,7 +177,7 @@ class GenieAidedClassifier(NoiseAwareClassifier):
     _parameter_constraints = {**_COMMON, "transition_matrix": _MATRIX, "alpha": _UNIT,
                               "beta": _UNIT, "classes": _CLASSES}
 
-    def __init__(self, module=None, *, transition_matrix=None, alpha=1.0, beta=0.1,
+    def __init__(self, module=None, *, transition_matrix=None, alpha=1.0, beta=0.9,
                  classes=None, **kwargs):
         super().__init__(module, **kwargs)
         self.transition_matrix = transition_matrix

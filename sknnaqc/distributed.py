@@ -245,8 +245,9 @@ class AcceleratedNNAQCClassifier(AcceleratedMixin, NNAQCClassifier):
         (or ``accelerator=Accelerator(mixed_precision="bf16")``, or
         ``accelerate launch --mixed_precision bf16``). Accelerate allows one
         mixed-precision setting per process.
-    alpha, beta, noise_dropout, noise_init_scale
-        As in :class:`~sknnaqc.NNAQCClassifier`.
+    alpha, beta, class_balance, noise_dropout, noise_init_scale
+        As in :class:`~sknnaqc.NNAQCClassifier` (the class-balance term
+        averages each process's own batch).
     **kwargs
         Parameters common to all sknnaqc estimators and routed parameters,
         including ``accelerator__*``; ``device`` is decided by the
@@ -281,11 +282,12 @@ class AcceleratedNNAQCClassifier(AcceleratedMixin, NNAQCClassifier):
     (3,)
     """
 
-    def __init__(self, module=None, *, accelerator=None, alpha=0.9, beta=0.1,
-                 noise_dropout=0.0, noise_init_scale=2.0, **kwargs):
+    def __init__(self, module=None, *, accelerator=None, alpha=0.9, beta=0.9,
+                 class_balance=0.3, noise_dropout=0.0, noise_init_scale=2.0, **kwargs):
         super().__init__(
             module, accelerator=accelerator, alpha=alpha, beta=beta,
-            noise_dropout=noise_dropout, noise_init_scale=noise_init_scale, **kwargs,
+            class_balance=class_balance, noise_dropout=noise_dropout,
+            noise_init_scale=noise_init_scale, **kwargs,
         )
 
 

@@ -27,6 +27,11 @@ from .baselines import (
     TraceRegularizedClassifier,
 )
 from .nnaqc import NNAQCClassifier
+from .robust import (
+    CoTeachingClassifier,
+    GeneralizedCrossEntropyClassifier,
+    SymmetricCrossEntropyClassifier,
+)
 from .noise import corrupt_labels, make_transition_matrix
 
 __all__ = ["METHODS", "DATASETS", "Method", "load_experiment_data", "run_experiment",
@@ -46,7 +51,7 @@ METHODS = {
     "genie": Method("Genie-aided", lambda c, T: GenieAidedClassifier(transition_matrix=T, **c)),
     "genie_qc": Method(
         "Genie-aided (QC)",
-        lambda c, T: GenieAidedClassifier(transition_matrix=T, alpha=0.9, **c),
+        lambda c, T: GenieAidedClassifier(transition_matrix=T, alpha=0.9, beta=0.9, **c),
     ),
     "trace": Method("Trace", lambda c, T: TraceRegularizedClassifier(**c)),
     "bootstrap": Method("Bootstrapping", lambda c, T: BootstrappingClassifier(**c)),
@@ -55,8 +60,18 @@ METHODS = {
     "nnaqc": Method("NNAQC", lambda c, T: NNAQCClassifier(**c)),
     "regu_nnaqc": Method("Regu. NNAQC", lambda c, T: NNAQCClassifier(noise_dropout=0.5, **c)),
     # Ablation of Table 5.
-    "nna": Method("NNA only (alpha=1)", lambda c, T: NNAQCClassifier(alpha=1.0, **c)),
-    "qc": Method("QC only (alpha=0)", lambda c, T: NNAQCClassifier(alpha=0.0, **c)),
+    "nna": Method("NNA only (alpha=1)",
+                  lambda c, T: NNAQCClassifier(alpha=1.0, class_balance=0.0, **c)),
+    "qc": Method("QC only (alpha=0)",
+                 lambda c, T: NNAQCClassifier(alpha=0.0, class_balance=0.0, **c)),
+    "qc_balance": Method("QC + class balance (alpha=0)",
+                         lambda c, T: NNAQCClassifier(alpha=0.0, **c)),
+    "nnaqc_paper": Method("NNAQC, paper's loss (class_balance=0)",
+                          lambda c, T: NNAQCClassifier(class_balance=0.0, **c)),
+    # Beyond the paper (robust losses, sample selection); default parameters.
+    "gce": Method("GCE (q=0.7)", lambda c, T: GeneralizedCrossEntropyClassifier(**c)),
+    "sce": Method("SCE", lambda c, T: SymmetricCrossEntropyClassifier(**c)),
+    "coteaching": Method("Co-teaching", lambda c, T: CoTeachingClassifier(**c)),
 }
 PAPER_METHODS = ["base", "genie", "genie_qc", "trace", "bootstrap", "dropout", "fcorrection",
                  "nnaqc", "regu_nnaqc"]

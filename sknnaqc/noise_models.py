@@ -24,6 +24,7 @@ __all__ = [
     "NonlinearNoiseModel",
     "LinearNoiseModel",
     "NoiseAdaptedModule",
+    "CoTeachingModule",
 ]
 
 # Smallest probability fed to log() in the linear models; keeps the loss finite
@@ -148,3 +149,30 @@ class NoiseAdaptedModule(nn.Module):
     def forward(self, *args, **kwargs):
         clean_logits = self.base(*args, **kwargs)
         return clean_logits, self.noise_model(clean_logits)
+
+
+class CoTeachingModule(nn.Module):
+    """Two networks of the same architecture trained side by side (Co-teaching).
+
+    ``forward`` returns ``(logits_1, logits_2)``; skorch predicts with the
+    first element of a tuple, so prediction uses network 1 (``base``) alone.
+    :class:`~sknnaqc.losses.CoTeachingLoss` makes each network learn from
+    the samples the other one selected. There is no noise model
+    (``noise_model`` is the identity, kept so that every sknnaqc module has one).
+
+    Parameters
+    ----------
+    base : torch.nn.Module
+        Network 1, the one used for prediction.
+    peer : torch.nn.Module
+        Network 2, a separately initialised copy of ``base``.
+    """
+
+    def __init__(self, base, peer):
+        super().__init__()
+        self.base = base
+        self.peer = peer
+        self.noise_model = IdentityNoiseModel()
+
+    def forward(self, *args, **kwargs):
+        return self.base(*args, **kwargs), self.peer(*args, **kwargs)

@@ -140,3 +140,12 @@ def test_library_does_not_import_benchmarks():
     imports = re.compile(r"^\s*(from|import)\s+\S*bench", re.MULTILINE)
     for source in package.rglob("*.py"):
         assert not imports.search(source.read_text()), source
+
+
+def test_robust_table_matches_the_committed_results(capsys):
+    # The table in benchmarks/results/robust_digits/README.md is this script's output.
+    results = BENCHMARKS / "results" / "robust_digits"
+    _load("robust_table").main([str(results / "symmetric"), str(results / "pairflip")])
+    printed = capsys.readouterr().out.strip()
+    assert printed.startswith("| method | symmetric 0% |")
+    assert printed in (results / "README.md").read_text()

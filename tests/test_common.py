@@ -5,15 +5,18 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sknnaqc import (
     BaseModelClassifier,
     BootstrappingClassifier,
+    CoTeachingClassifier,
     DropoutNoiseLayerClassifier,
     ForwardCorrectionClassifier,
+    GeneralizedCrossEntropyClassifier,
     GenieAidedClassifier,
     NNAQCClassifier,
+    SymmetricCrossEntropyClassifier,
     TraceRegularizedClassifier,
 )
 from sknnaqc.noise import make_transition_matrix
 
-from conftest import TinyMLP
+from conftest import TinyMLP, expected_failed_checks
 
 COMMON = dict(max_epochs=20, lr=1e-2, random_state=0)
 
@@ -44,16 +47,17 @@ ESTIMATORS = [
     BootstrappingClassifier(TinyMLP, **COMMON),
     BootstrappingClassifier(TinyMLP, mode="hard", beta=0.2, **COMMON),
     ForwardCorrectionClassifier(TinyMLP, **COMMON),
+    GeneralizedCrossEntropyClassifier(TinyMLP, **COMMON),
+    GeneralizedCrossEntropyClassifier(TinyMLP, truncation=0.5, **COMMON),
+    SymmetricCrossEntropyClassifier(TinyMLP, **COMMON),
+    CoTeachingClassifier(TinyMLP, **COMMON),
+    CoTeachingClassifier(TinyMLP, forget_rate=0.2, num_gradual=5, **COMMON),
 ]
-
-# check name -> reason, for checks that are expected to fail. Empty: every
-# check passes for every estimator.
-EXPECTED_FAILED_CHECKS = {}
 
 
 @parametrize_with_checks(
     ESTIMATORS,
-    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
+    expected_failed_checks=expected_failed_checks,
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, Dataset
 from sknnaqc import BaseModelClassifier, ForwardCorrectionClassifier, NNAQCClassifier
 from sknnaqc._net import InMemoryBatches
 
-from conftest import TinyMLP
+from conftest import TinyMLP, expected_failed_checks
 
 accelerate = pytest.importorskip("accelerate")
 pytest.importorskip("dask.distributed")
@@ -147,6 +147,7 @@ def test_accelerated_factory_for_baselines(digits_split):
         AcceleratedNNAQCClassifier(TinyMLP, max_epochs=20, lr=1e-2, random_state=0),
         accelerated(BaseModelClassifier)(TinyMLP, max_epochs=20, lr=1e-2, random_state=0),
     ],
+    expected_failed_checks=expected_failed_checks,
 )
 def test_accelerated_sklearn_compatible(estimator, check):
     check(estimator)

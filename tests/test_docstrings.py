@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["sknnaqc.base", "sknnaqc.nnaqc", "sknnaqc.baselines", "sknnaqc.losses", "sknnaqc.distributed"]
+MODULES = ["sknnaqc.base", "sknnaqc.nnaqc", "sknnaqc.baselines", "sknnaqc.losses",
+           "sknnaqc.robust", "sknnaqc.distributed"]
 
 
 @pytest.mark.parametrize("name", MODULES)

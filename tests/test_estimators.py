@@ -340,3 +340,20 @@ def test_nnaqc_keeps_all_classes_at_70pct_noise(digits):
     pred = nnaqc.predict(X_te)
     assert len(np.unique(pred)) == 10
     assert np.mean(pred != y_te) <= 1 - base.score(X_te, y_te) + 0.02
+
+
+def test_class_balance_prior_comes_from_the_given_labels(digits):
+    X, y = digits
+    y = np.where(y < 5, 0, 1)  # classes 0 and 1 with about half each
+    keep = np.r_[np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:100]]
+    X, y = X[keep], y[keep]
+    clf = NNAQCClassifier(max_epochs=1, random_state=0).fit(X, y)
+    counts = np.bincount(y) + 1.0  # add-one smoothing
+    np.testing.assert_allclose(clf.net_.criterion_.class_prior.numpy(), counts / counts.sum(),
+                               rtol=1e-6)
+    assert "train_balance_loss" in clf.history_[-1]
+    # class_balance=0 is the paper's loss: no balance part is logged.
+    paper = NNAQCClassifier(class_balance=0.0, max_epochs=1, random_state=0).fit(X, y)
+    assert "train_balance_loss" not in paper.history_[-1]
+    with pytest.raises(ValueError, match="class_balance"):
+        NNAQCClassifier(class_balance=-0.1).fit(X, y)

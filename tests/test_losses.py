@@ -184,3 +184,50 @@ def test_noise_adapted_module_returns_both_branches():
     clean, noisy = module(torch.randn(5, 3))
     assert clean.shape == noisy.shape == (5, 2)
     assert torch.allclose(noisy.exp().sum(1), torch.ones(5))
+
+
+# -- class-balance term (issue 10) ---------------------------------------------------
+def test_class_balance_hand_computed_with_prior_and_weights():
+    from sknnaqc.losses import class_balance_loss
+
+    # Two samples with y_hat = [0.75, 0.25] and [0.25, 0.75]: mean [0.5, 0.5].
+    logits = torch.log(torch.tensor([[0.75, 0.25], [0.25, 0.75]]))
+    assert class_balance_loss(logits).item() == pytest.approx(0.0, abs=1e-7)
+    prior = torch.tensor([0.8, 0.2])
+    expected = 0.5 * math.log(0.5 / 0.8) + 0.5 * math.log(0.5 / 0.2)
+    assert class_balance_loss(logits, prior).item() == pytest.approx(expected, rel=1e-6)
+    # Weights 3:1 give the mean [0.625, 0.375]; weight 0 everywhere gives 0.
+    w = torch.tensor([3.0, 1.0])
+    m = np.array([0.625, 0.375])
+    assert class_balance_loss(logits, None, w).item() == pytest.approx(
+        float(np.sum(m * np.log(m / 0.5))), rel=1e-5)
+    assert class_balance_loss(logits, None, torch.zeros(2)).item() == 0.0
+
+
+def test_class_balance_gradient_spreads_a_merged_batch():
+    from sknnaqc.losses import class_balance_loss
+
+    # Every sample leans to class 0: a gradient step must raise the mean of class 1.
+    logits = torch.tensor([[2.0, 0.0], [1.0, 0.0], [3.0, 0.5]], requires_grad=True)
+    class_balance_loss(logits).backward()
+    stepped = logits - 0.5 * logits.grad
+    before = torch.softmax(logits, 1).mean(0)[1].item()
+    after = torch.softmax(stepped, 1).mean(0)[1].item()
+    assert after > before
+
+
+def test_noise_aware_loss_adds_weighted_balance_part():
+    from sknnaqc.losses import class_balance_loss
+
+    torch.manual_seed(0)
+    logits = torch.randn(6, 3)
+    noisy = NonlinearNoiseModel(3, init_scale=2.0)(logits)
+    y = torch.tensor([0, 1, 2, 0, 1, 2])
+    plain = NoiseAwareLoss(alpha=0.9, beta=0.9).components((logits, noisy), y)
+    with_bal = NoiseAwareLoss(alpha=0.9, beta=0.9, class_balance=0.3,
+                              class_prior=[0.5, 0.25, 0.25]).components((logits, noisy), y)
+    assert "balance" not in plain and set(with_bal) == {"loss", "nna", "qc", "balance"}
+    expected = class_balance_loss(logits, torch.tensor([0.5, 0.25, 0.25]))
+    assert with_bal["balance"].item() == pytest.approx(expected.item(), rel=1e-6)
+    assert with_bal["loss"].item() == pytest.approx(
+        plain["loss"].item() + 0.3 * expected.item(), rel=1e-6)
