@@ -50,6 +50,9 @@ import time
 
 import torch
 
+# The sknnaqc of the repository this script is in, not another installed copy.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 from sknnaqc.experiment import PAPER_METHODS, run_experiment, write_summary
 
 

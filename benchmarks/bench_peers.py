@@ -16,9 +16,9 @@ the clean 10,000-image test set. Methods (see ``METHODS``):
   split of the **noisy** labels (``ValidSplit``): no clean label anywhere;
 - ``fcorrection`` and ``nnaqc``: ``ForwardCorrectionClassifier`` and
   ``NNAQCClassifier`` with the library's defaults;
-- ``gce``, ``sce``, ``coteaching``: ``GCEClassifier``, ``SCEClassifier`` and
-  ``CoTeachingClassifier`` with their defaults, when the installed sknnaqc
-  has them (skipped with a message otherwise).
+- ``gce``, ``sce``, ``coteaching``: ``GeneralizedCrossEntropyClassifier``,
+  ``SymmetricCrossEntropyClassifier`` and ``CoTeachingClassifier`` with their
+  defaults, when this sknnaqc has them (skipped with a message otherwise).
 
 Noise: symmetric 20/50/80 %, pair-flip 45 %, the paper's eq. (1) at 50 %
 (``--noise kind:rate ...``). Each finished fit appends one row to
@@ -66,6 +66,10 @@ import torch
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback, EarlyStopping
 from skorch.dataset import ValidSplit
+
+# The sknnaqc of the repository this script is in, not another installed copy (an
+# editable install may point at another checkout).
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import sknnaqc
 from sknnaqc.experiment import load_experiment_data
@@ -129,10 +133,15 @@ def _cleanlab(cfg):
     return CleanLearning(clf=skorch_net(cfg), seed=cfg.seed, cv_n_folds=cfg.cleanlab_folds)
 
 
-def _sknnaqc(name):
+def _sknnaqc_class(names):
+    """The first of ``names`` ("A|B") that the imported sknnaqc exports, else None."""
+    return next((getattr(sknnaqc, n) for n in names.split("|") if hasattr(sknnaqc, n)), None)
+
+
+def _sknnaqc(names):
     """An sknnaqc estimator with the library's defaults for everything but the training set-up."""
     def build(cfg):
-        return getattr(sknnaqc, name)(
+        return _sknnaqc_class(names)(
             MLP, module__hidden=cfg.hidden, lr=cfg.lr, batch_size=cfg.batch_size,
             max_epochs=cfg.epochs, random_state=cfg.seed, callbacks=list(cfg.callbacks) or None)
     return build
@@ -149,14 +158,16 @@ def _base_es(cfg):
     )
 
 
+GCE = "GeneralizedCrossEntropyClassifier|GCEClassifier"
+SCE = "SymmetricCrossEntropyClassifier|SCEClassifier"
 METHODS = {
     "skorch": Method("plain skorch (cross-entropy)", skorch_net),
     "cleanlab": Method("cleanlab CleanLearning (skorch net)", _cleanlab, "cleanlab"),
     "base_es": Method("Base + early stopping (noisy val.)", _base_es),
     "fcorrection": Method("F-correction", _sknnaqc("ForwardCorrectionClassifier"),
                           "sknnaqc.ForwardCorrectionClassifier"),
-    "gce": Method("GCE", _sknnaqc("GCEClassifier"), "sknnaqc.GCEClassifier"),
-    "sce": Method("SCE", _sknnaqc("SCEClassifier"), "sknnaqc.SCEClassifier"),
+    "gce": Method("GCE", _sknnaqc(GCE), "sknnaqc." + GCE),
+    "sce": Method("SCE", _sknnaqc(SCE), "sknnaqc." + SCE),
     "coteaching": Method("Co-teaching", _sknnaqc("CoTeachingClassifier"),
                          "sknnaqc.CoTeachingClassifier"),
     "nnaqc": Method("NNAQC", _sknnaqc("NNAQCClassifier"), "sknnaqc.NNAQCClassifier"),
@@ -173,9 +184,10 @@ def missing_reason(name):
             return ("cleanlab is not installed (pip install \"sknnaqc[bench]\" or "
                     "pip install cleanlab); the cleanlab method is skipped")
     elif need.startswith("sknnaqc."):
-        cls = need.split(".", 1)[1]
-        if not hasattr(sknnaqc, cls):
-            return f"this sknnaqc has no {cls}; the {name} method is skipped"
+        names = need.split(".", 1)[1]
+        if _sknnaqc_class(names) is None:
+            return (f"this sknnaqc has no {names.replace('|', ' or ')}; the {name} method "
+                    "is skipped")
     return None
 
 
@@ -469,7 +481,8 @@ def settings_text(args, dataset, n_train):
             f"cross-validation, then a refit). Machine: {platform.machine()} CPU, "
             f"{os.cpu_count()} cores, {args.threads} torch thread(s), one process; "
             f"load average when written: {os.getloadavg()[0]:.1f}. Versions: torch "
-            f"{torch.__version__}, sknnaqc commit {commit_id()}.")
+            f"{torch.__version__}, sknnaqc commit {commit_id()} "
+            f"({os.path.dirname(sknnaqc.__file__)}).")
 
 
 def main(argv=None):

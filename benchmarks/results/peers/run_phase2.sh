@@ -1,6 +1,6 @@
 #!/bin/sh
 # Phase 2 of the peers run (issue 11), started once NNAQC's defaults were FINAL and main was
-# merged: NNAQC (and robust-loss methods, when sknnaqc has them) into the same runs.csv,
+# merged: NNAQC into the same runs.csv,
 # the 40-epoch learning curves, then what phase 1 left. One process, one torch thread.
 set -e
 ALL="symmetric:0.5 random:0.5 pairflip:0.45 symmetric:0.2 symmetric:0.8"
@@ -11,10 +11,6 @@ summary
 python benchmarks/bench_peers.py --curves --epochs 40 --threads 1
 for seed in 1 2; do
   for noise in $ALL; do step --seed-offset $seed --noise $noise --methods nnaqc; done
-done
-summary
-for seed in 0 1 2; do
-  for noise in $ALL; do step --seed-offset $seed --noise $noise --methods gce sce coteaching; done
 done
 summary
 IGNORE_FINAL=1 sh benchmarks/results/peers/run_phase1.sh
