@@ -45,7 +45,7 @@ import torch
 
 from sknnaqc.experiment import DATASETS, run_experiment, write_summary
 
-METHODS = ["base", "nna", "qc", "nnaqc"]
+METHODS = ["base", "nna", "qc", "qc_balance", "nnaqc_paper", "nnaqc"]
 
 
 def main(argv=None):
@@ -82,7 +82,9 @@ def main(argv=None):
         f"Ablation of NNAQC's loss (eq. 6) on {args.dataset}, network: "
         f"{DATASETS[args.dataset][1]}; eq. (1) noise; {epochs} epochs, batch size 100, "
         "Adam lr 1e-3, W initialised to 2 I (library defaults); the default NNAQC uses "
-        f"alpha = beta = 0.9, 'NNA only' alpha = 1, 'QC only' alpha = 0 (beta = 0.9). "
+        "alpha = beta = 0.9 and class_balance = 0.3, 'NNAQC, paper's loss' the same with "
+        "class_balance = 0; 'NNA only' is alpha = 1, 'QC only' alpha = 0 (beta = 0.9), both "
+        "without the balance term, and 'QC + class balance' alpha = 0 with it. "
         f"Machine: {platform.machine()} CPU, {args.threads} torch thread(s), torch "
         f"{torch.__version__}; load average (1, 5, 15 min) at the end: "
         f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}. Last invocation took "

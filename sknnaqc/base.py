@@ -29,6 +29,7 @@ from sklearn.utils.validation import (
 from torch import nn
 from torch.utils.data import Dataset
 
+from ._label_issues_mixin import LabelIssuesMixin
 from ._net import (
     CheckedTargets,
     NoiseAwareNet,
@@ -118,7 +119,7 @@ def _batchnorm_hint():
         ) from exc
 
 
-class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
+class NoiseAwareClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
     """Base class of all sknnaqc classifiers (not used directly).
 
     Parameters common to every estimator
@@ -814,8 +815,9 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
     def _label_frequencies(self, X, y):
         """Proportions of the given labels (weighted when X carries sample weights).
 
-        Add-one smoothed, so that a declared class without labels keeps a small
-        share. Uniform when the labels are not known up front (a Dataset
+        Mixed with 0.1 % of the uniform distribution, so that a declared class
+        without labels keeps a small share (a mixture rather than add-one
+        counts, so that weighting a sample equals repeating it). Uniform when the labels are not known up front (a Dataset
         without ``targets`` on it or on the dataset it wraps).
         """
         X, sample_weight = split_sample_weight(X)
@@ -829,8 +831,8 @@ class NoiseAwareClassifier(ClassifierMixin, BaseEstimator):
         labels = np.asarray(labels, dtype=np.int64)
         weights = None if sample_weight is None or len(sample_weight) != len(labels) else (
             np.asarray(sample_weight, dtype=np.float64))
-        counts = np.bincount(labels, weights=weights, minlength=n_classes)[:n_classes] + 1.0
-        return counts / counts.sum()
+        counts = np.bincount(labels, weights=weights, minlength=n_classes)[:n_classes]
+        return 0.999 * counts / counts.sum() + 0.001 / n_classes
 
     # -- prediction ----------------------------------------------------------------
     def _predict_input(self, X):

@@ -23,6 +23,7 @@ SCRIPTS = {
     "bench_speed": ("speed.md", None),
     "bench_scaling": ("scaling.md", None),  # written by another session; skipped if absent
     "bench_peers": ("peers", "summary.md"),
+    "bench_label_issues": ("label_issues", "summary.md"),
 }
 
 
@@ -53,6 +54,8 @@ def test_quick_mode_writes_results(name, tmp_path, capsys):
     if name == "bench_scaling":
         pytest.importorskip("accelerate")
         pytest.importorskip("dask.distributed")
+    if name == "bench_label_issues":
+        pytest.importorskip("cleanlab")
     module = _load(name)
     target, table_file = SCRIPTS[name]
     out = tmp_path / target

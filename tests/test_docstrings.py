@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 MODULES = ["sknnaqc.base", "sknnaqc.nnaqc", "sknnaqc.baselines", "sknnaqc.losses",
-           "sknnaqc.robust", "sknnaqc.distributed"]
+           "sknnaqc.robust", "sknnaqc.distributed", "sknnaqc.label_issues"]
 
 
 @pytest.mark.parametrize("name", MODULES)

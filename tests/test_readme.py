@@ -99,3 +99,11 @@ def test_accelerate_example_runs_on_two_processes(tmp_path):
     # is done and the process group is closed; that exit is tolerated, no other.
     teardown_abort = "terminate called without an active exception" in done.stderr
     assert done.returncode == 0 or teardown_abort, done.stderr[-3000:]
+
+
+def test_label_issues_example_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    exec(_block("find_label_issues"), {})
+    out = capsys.readouterr().out
+    assert "estimated noise rate" in out and "given" in out
+    assert (tmp_path / "label_issues.png").stat().st_size > 0
