@@ -9,6 +9,7 @@ summary() { python benchmarks/bench_peers.py --threads 1 --summary-only; }
 for noise in $ALL; do step --seed-offset 0 --noise $noise --methods nnaqc; done
 summary
 python benchmarks/bench_peers.py --curves --epochs 40 --threads 1
+step --seed-offset 0 --noise symmetric:0.5 --methods cleanlab
 for seed in 1 2; do
   for noise in $ALL; do step --seed-offset $seed --noise $noise --methods nnaqc; done
 done
