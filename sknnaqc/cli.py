@@ -13,6 +13,7 @@ import sys
 import time
 
 import torch
+from skorch.callbacks import Callback
 
 from .experiment import DATASETS, METHODS, PAPER_METHODS, run_experiment, write_summary
 
@@ -50,7 +51,44 @@ def build_parser():
     parser.add_argument("--output", default="sknnaqc-results", help="results folder")
     parser.add_argument("--verbose", action="store_true",
                         help="also print skorch's per-epoch table for every fit")
+    parser.add_argument("--progress", choices=["auto", "always", "never"], default="auto",
+                        help="one status line per epoch on stderr while a fit runs; "
+                             "auto (default): only when stderr is a terminal, where the "
+                             "line is overwritten in place (no log flooding)")
     return parser
+
+
+class _EpochProgress(Callback):
+    """Compact per-epoch status of the running fit on stderr.
+
+    With ``overwrite=True`` (a terminal) one line is rewritten in place after
+    every epoch and erased when the fit ends; otherwise one line per epoch is
+    printed. sys.stderr is looked up at each write (it may be replaced).
+    """
+
+    def __init__(self, overwrite=True):
+        self.overwrite = overwrite
+
+    def on_train_begin(self, net, **kwargs):
+        self.start_, self.width_ = time.time(), 0
+
+    def on_epoch_end(self, net, **kwargs):
+        last = net.history[-1]
+        loss = last.get("train_loss")
+        text = (f"  epoch {last['epoch']}/{net.max_epochs}"
+                + ("" if loss is None else f"  train loss {loss:.4f}")
+                + f"  {time.time() - self.start_:.0f} s")
+        if self.overwrite:
+            sys.stderr.write("\r" + text.ljust(self.width_))
+            self.width_ = max(self.width_, len(text))
+        else:
+            sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+    def on_train_end(self, net, **kwargs):
+        if self.overwrite and self.width_:
+            sys.stderr.write("\r" + " " * self.width_ + "\r")
+            sys.stderr.flush()
 
 
 def _validate(args, parser):
@@ -110,6 +148,9 @@ def main(argv=None):
     estimator_params = {} if args.lr is None else {"lr": args.lr}
     if args.verbose:
         estimator_params["verbose"] = 1
+    tty = sys.stderr.isatty()
+    show = not args.verbose and (args.progress == "always" or (args.progress == "auto" and tty))
+    callbacks = [_EpochProgress(overwrite=tty)] if show else None
     start = time.time()
     try:
         rows = run_experiment(
@@ -118,6 +159,7 @@ def main(argv=None):
             train_sizes=args.train_sizes or [None], seeds=range(args.seeds),
             epochs=args.epochs, batch_size=args.batch_size, device=args.device,
             results_csv=f"{args.output}/runs.csv", estimator_params=estimator_params,
+            callbacks=callbacks,
         )
     except (OSError, ValueError) as exc:
         print(f"sknnaqc: error: {exc}", file=sys.stderr)

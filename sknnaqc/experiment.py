@@ -233,6 +233,7 @@ def run_experiment(
     results_csv="results/runs.csv",
     estimator_params=None,
     log=None,
+    callbacks=None,
 ):
     """Run every combination and append one CSV row per finished run.
 
@@ -240,6 +241,10 @@ def run_experiment(
     stopped experiment continues where it was. Runs are ordered seed-major:
     every noise rate and method of seed 0 first, so a partial run still
     covers the whole table with fewer seeds.
+
+    ``callbacks`` (skorch callbacks, e.g. a progress display) are given to
+    every fit; they must not change results, so they are not part of a run's
+    settings in ``results_csv``.
 
     Returns
     -------
@@ -287,6 +292,8 @@ def run_experiment(
             common = dict(module=module, max_epochs=epochs, batch_size=batch_size,
                           device=device, random_state=seed)
             common.update(estimator_params or {})
+            if callbacks:
+                common["callbacks"] = list(callbacks)
             clf = METHODS[method].build(common, T)
             t0 = time.time()
             clf.fit(X_tr, y_noisy)

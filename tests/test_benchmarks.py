@@ -4,8 +4,10 @@ The scripts live in ``benchmarks/`` (not a package, never imported by the
 library); each is loaded from its path and its ``main(argv)`` is called.
 """
 
+import csv
 import importlib.util
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ SCRIPTS = {
     "bench_gridsearch": ("gridsearch.md", None),
     "bench_speed": ("speed.md", None),
     "bench_scaling": ("scaling.md", None),  # written by another session; skipped if absent
+    "bench_peers": ("peers", "summary.md"),
     "bench_label_issues": ("label_issues", "summary.md"),
 }
 
@@ -62,6 +65,75 @@ def test_quick_mode_writes_results(name, tmp_path, capsys):
     assert "Command: `" in text and "--quick" in text
     assert "|---" in text  # a Markdown table
     assert "|---" in capsys.readouterr().out  # and it was printed
+
+
+PEERS_QUICK = ["--quick", "--methods", "skorch", "nnaqc", "--noise", "symmetric:0.5"]
+
+
+def _csv_rows(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.mark.slow
+def test_peers_resumes_and_survives_a_torn_row(tmp_path, capsys):
+    peers = _load("bench_peers")
+    out = tmp_path / "peers"
+    peers.main(PEERS_QUICK + ["--summary-only", "--out", str(out)])  # fits nothing
+    assert not (out / "runs.csv").exists()
+    assert "Partial: 0 of 2 runs finished" in (out / "summary.md").read_text()
+
+    peers.main(PEERS_QUICK + ["--out", str(out)])
+    rows = _csv_rows(out / "runs.csv")
+    assert [r["method"] for r in rows] == ["skorch", "nnaqc"]
+    assert all(float(r["fit_seconds"]) > 0 and 0 <= float(r["test_error"]) <= 100 for r in rows)
+    assert "[2/2]" in capsys.readouterr().err
+
+    # Nothing left to do: no fit runs, the same rows are reported.
+    peers.main(PEERS_QUICK + ["--out", str(out)])
+    assert "[1/2]" not in capsys.readouterr().err
+    assert len(_csv_rows(out / "runs.csv")) == 2
+
+    # A process killed while writing leaves half a row: that run is redone, the file stays valid.
+    text = (out / "runs.csv").read_text().rstrip("\n")
+    last = text.rfind("\n") + 1
+    (out / "runs.csv").write_text(text[: last + (len(text) - last) // 2])
+    peers.main(PEERS_QUICK + ["--out", str(out)])
+    err = capsys.readouterr().err
+    assert "[2/2]" in err and "[1/2]" not in err
+    valid = [r for r in _csv_rows(out / "runs.csv") if r["fit_seconds"]]
+    assert sorted(r["method"] for r in valid) == ["nnaqc", "skorch"]
+    summary = (out / "summary.md").read_text()
+    assert "| NNAQC | " in summary and "Partial" not in summary
+
+
+@pytest.mark.slow
+def test_peers_says_when_cleanlab_is_missing(tmp_path, capsys, monkeypatch):
+    peers = _load("bench_peers")
+    monkeypatch.setitem(sys.modules, "cleanlab", None)  # import cleanlab -> ImportError
+    out = tmp_path / "peers"
+    peers.main(["--quick", "--methods", "skorch", "cleanlab", "--noise", "symmetric:0.5",
+                "--out", str(out)])
+    captured = capsys.readouterr()
+    assert "cleanlab is not installed" in captured.err
+    assert [r["method"] for r in _csv_rows(out / "runs.csv")] == ["skorch"]
+    assert "Not run (not available here): cleanlab" in (out / "summary.md").read_text()
+
+
+@pytest.mark.slow
+def test_peers_learning_curves_have_one_point_per_epoch(tmp_path):
+    peers = _load("bench_peers")
+    out = tmp_path / "peers"
+    peers.main(["--quick", "--curves", "--out", str(out)])
+    rows = _csv_rows(out / "curves_symmetric50.csv")
+    by_method = {}
+    for r in rows:
+        by_method.setdefault(r["method"], []).append(int(r["epoch"]))
+    assert set(by_method) == {"skorch", "base_es", "nnaqc"}
+    assert by_method["nnaqc"] == [1, 2]  # --quick trains 2 epochs
+    assert all(0 <= float(r["clean_test_error"]) <= 100 for r in rows)
+    assert (out / "curves_symmetric50.png").stat().st_size > 0
+    assert "Command: `" in (out / "curves_symmetric50.md").read_text()
 
 
 def test_library_does_not_import_benchmarks():

@@ -1,6 +1,7 @@
 """The ``sknnaqc`` command: a quick run, resuming, argument errors."""
 
 import csv
+import re
 import subprocess
 import sys
 
@@ -93,3 +94,59 @@ def test_all_methods_can_be_extended(tmp_path, monkeypatch):
     assert main(["--methods", "all", "nna", "--output", str(tmp_path / "o")]) == 2
     assert seen["methods"][-1] == "nna" and "nnaqc" in seen["methods"]
     assert len(seen["methods"]) == 10
+
+
+PROGRESS = ["--seeds", "1", "--noise-rates", "0.5", "--epochs", "3", "--methods", "base",
+            "--threads", "1"]
+
+
+class _Terminal:
+    """A stand-in for a terminal's stderr: collects text, says it is a TTY."""
+
+    def __init__(self):
+        self.parts = []
+
+    def write(self, text):
+        self.parts.append(text)
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return True
+
+
+def test_progress_is_silent_by_default_when_stderr_is_not_a_terminal(tmp_path, capsys):
+    assert main(PROGRESS + ["--output", str(tmp_path / "res")]) == 0
+    err = capsys.readouterr().err
+    assert "[1/1]" in err  # the per-run line is still there
+    assert "epoch" not in err  # but no per-epoch lines in logs
+
+
+def test_progress_always_prints_one_line_per_epoch_in_logs(tmp_path, capsys):
+    assert main(PROGRESS + ["--progress", "always", "--output", str(tmp_path / "res")]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if "epoch" in line]
+    assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"]
+    assert all("train loss" in line for line in lines)
+
+
+def test_progress_on_a_terminal_rewrites_one_line(tmp_path, monkeypatch):
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(PROGRESS + ["--output", str(tmp_path / "res")]) == 0
+    err = "".join(terminal.parts)
+    for epoch in (1, 2, 3):
+        assert f"\r  epoch {epoch}/3  train loss" in err
+    # Every progress line is ended by a carriage return (overwritten), never a newline,
+    # and the line is erased before the per-run result is printed.
+    assert not re.search(r"epoch \d+/\d+[^\r]*\n", err)
+    assert re.search(r"\r +\r\[1/1\]", err)
+
+
+def test_no_progress_with_never_or_verbose(tmp_path, monkeypatch):
+    for extra in (["--progress", "never"], ["--verbose"]):
+        terminal = _Terminal()
+        monkeypatch.setattr(sys, "stderr", terminal)
+        assert main(PROGRESS + extra + ["--output", str(tmp_path / extra[0])]) == 0
+        assert "\r  epoch" not in "".join(terminal.parts)
