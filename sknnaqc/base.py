@@ -368,12 +368,7 @@ class NoiseAwareClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
         return encode_labels(y, self.classes_)
 
     def _validate_training_dataset(self, X, y, classes=None):
-        if y is not None:
-            raise ValueError(
-                "When X is a torch Dataset, its items must be (input, label) pairs "
-                "and y must be None; wrap the dataset to change its labels."
-            )
-        n_classes = self._check_dataset_targets(X)
+        n_classes = self._check_dataset_targets(X, y)
         names = getattr(X, "classes", None) if classes is None else classes
         if classes is not None:
             self.classes_ = np.asarray(classes)
@@ -391,8 +386,14 @@ class NoiseAwareClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
         return CheckedTargets(X, len(self.classes_)), None
 
     @staticmethod
-    def _check_dataset_targets(X):
-        """Validate a Dataset's ``targets``; return the number of classes they imply."""
+    def _check_dataset_targets(X, y=None):
+        """Validate a Dataset X (y must be None) and its ``targets``; return the
+        number of classes they imply."""
+        if y is not None:
+            raise ValueError(
+                "When X is a torch Dataset, its items must be (input, label) pairs "
+                "and y must be None; wrap the dataset to change its labels."
+            )
         targets = getattr(X, "targets", None)
         if targets is None:
             raise ValueError(
@@ -765,12 +766,7 @@ class NoiseAwareClassifier(LabelIssuesMixin, ClassifierMixin, BaseEstimator):
                 f"{self.classes_.tolist()} of the first fit."
             )
         if isinstance(X, Dataset):
-            if y is not None:
-                raise ValueError(
-                    "When X is a torch Dataset, its items must be (input, label) pairs "
-                    "and y must be None; wrap the dataset to change its labels."
-                )
-            n_classes = self._check_dataset_targets(X)
+            n_classes = self._check_dataset_targets(X, y)
             if n_classes > len(self.classes_):
                 raise ValueError(
                     f"The Dataset's targets hold class indices up to {n_classes - 1}, "

@@ -34,6 +34,8 @@ import numbers
 
 import numpy as np
 
+from .noise import check_proba
+
 __all__ = [
     "SCORING_METHODS",
     "label_quality_scores",
@@ -47,17 +49,7 @@ _FILTERS = ("per_class", "off_diagonal")
 
 def _check_proba_labels(proba, labels):
     """Validate the core's inputs; return float64 proba and int64 labels."""
-    try:
-        proba = np.array(proba, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"proba must be a numeric 2-D array; conversion failed: {exc}") from exc
-    if proba.ndim != 2 or proba.shape[0] < 1 or proba.shape[1] < 2:
-        raise ValueError(
-            "proba must have shape (n_samples, n_classes) with n_samples >= 1 and "
-            f"n_classes >= 2, got shape {proba.shape}."
-        )
-    if not np.all(np.isfinite(proba)) or np.any(proba < 0):
-        raise ValueError("proba must hold finite, non-negative probabilities.")
+    proba = check_proba(proba)
     sums = proba.sum(axis=1, keepdims=True)
     if np.any(sums <= 0):
         raise ValueError("proba has a row of zeros; every row must hold probabilities.")

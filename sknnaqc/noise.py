@@ -749,6 +749,25 @@ class NoisyLabelTransformer(TransformerMixin, BaseEstimator):
 # ---------------------------------------------------------------------------
 
 
+def check_proba(proba):
+    """Validate predicted probabilities: a finite, non-negative float64 array of
+    shape (n_samples, n_classes) with n_samples >= 1 and n_classes >= 2."""
+    try:
+        proba = np.array(proba, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"proba must be a numeric 2-D array; conversion failed: {exc}"
+        ) from exc
+    if proba.ndim != 2 or proba.shape[1] < 2 or proba.shape[0] < 1:
+        raise ValueError(
+            "proba must have shape (n_samples, n_classes) with n_samples >= 1 "
+            f"and n_classes >= 2, got shape {proba.shape}"
+        )
+    if not np.all(np.isfinite(proba)) or np.any(proba < 0):
+        raise ValueError("proba must contain finite, non-negative probabilities")
+    return proba
+
+
 def estimate_transition_matrix(proba, y_noisy=None, *, method="anchor", quantile=0.97):
     """Estimate ``T`` from a model's predicted noisy-label probabilities.
 
@@ -800,19 +819,7 @@ def estimate_transition_matrix(proba, y_noisy=None, *, method="anchor", quantile
     [[0.8 0.2]
      [0.3 0.7]]
     """
-    try:
-        proba = np.array(proba, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"proba must be a numeric 2-D array; conversion failed: {exc}"
-        ) from exc
-    if proba.ndim != 2 or proba.shape[1] < 2 or proba.shape[0] < 1:
-        raise ValueError(
-            "proba must have shape (n_samples, n_classes) with n_samples >= 1 "
-            f"and n_classes >= 2, got shape {proba.shape}"
-        )
-    if not np.all(np.isfinite(proba)) or np.any(proba < 0):
-        raise ValueError("proba must contain finite, non-negative probabilities")
+    proba = check_proba(proba)
     if method != "anchor":
         raise ValueError(f"method must be one of 'anchor', got {_show(method)}")
     if isinstance(quantile, bool) or not isinstance(quantile, numbers.Real):
