@@ -43,6 +43,7 @@ Quick smoke run (digits, used by the test suite)::
 """
 
 import argparse
+import csv
 import os
 import platform
 import sys
@@ -74,6 +75,11 @@ def main(argv=None):
                         help="adam: the library's default (Adam, lr 1e-3); sgd: the paper's "
                              "(SGD, momentum 0.9, weight decay 5e-4, lr 0.001)")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--summary-only", action="store_true",
+                        help="rewrite summary.md/summary.csv from runs.csv without training "
+                             "(e.g. to commit partial results while runs continue)")
+    parser.add_argument("--note", default="",
+                        help="extra sentence for the summary, e.g. which runs are still going")
     parser.add_argument("--out", default="benchmarks/results/fashion_table1")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -89,12 +95,18 @@ def main(argv=None):
         optimizer=torch.optim.SGD, lr=0.001, optimizer__momentum=0.9,
         optimizer__weight_decay=5e-4)
     start = time.time()
-    rows = run_experiment(
-        dataset=dataset, data_dir=args.data_dir, noise_rates=args.noise_rates,
-        methods=args.methods, train_sizes=args.train_sizes, seeds=range(args.seed_offset, args.seed_offset + args.seeds),
-        epochs=args.epochs, batch_size=100, device=args.device,
-        results_csv=f"{args.out}/runs.csv", estimator_params=estimator_params,
-    )
+    if args.summary_only:
+        rows = _finished_rows(f"{args.out}/runs.csv", args)
+        command = "python benchmarks/bench_fashion_table1.py " + " ".join(
+            _without(argv, flags=["--summary-only"], options=["--note"]))
+    else:
+        rows = run_experiment(
+            dataset=dataset, data_dir=args.data_dir, noise_rates=args.noise_rates,
+            methods=args.methods, train_sizes=args.train_sizes,
+            seeds=range(args.seed_offset, args.seed_offset + args.seeds),
+            epochs=args.epochs, batch_size=100, device=args.device,
+            results_csv=f"{args.out}/runs.csv", estimator_params=estimator_params,
+        )
     notes = (
         f"{dataset}; network: the paper's MNIST LeNet (digits: MLP in --quick); "
         f"{args.epochs} epochs, batch size 100, {optimizer}; eq. (1) "
@@ -102,12 +114,39 @@ def main(argv=None):
         f"(stratified subsets below 60000). Machine: {platform.machine()} CPU, "
         f"{os.cpu_count()} cores, {args.threads} torch threads, device {args.device}; load "
         f"average when written {os.getloadavg()[0]:.1f} (the machine was shared with "
-        f"other work). Last invocation took "
-        f"{time.time() - start:.0f} s; see runs.csv for every run's fit time."
+        f"other work). " + (
+            "Written from runs.csv by --summary-only (no fit in this invocation)"
+            if args.summary_only else f"Last invocation took {time.time() - start:.0f} s")
+        + "; see runs.csv for every run's fit time." + (f" {args.note}" if args.note else "")
     )
     table = write_summary(rows, args.out, title="Table 1 on Fashion-MNIST", command=command,
                           notes=notes, method_order=args.methods)
     print(table)
+
+
+def _without(argv, flags, options):
+    """``argv`` less the given flags and options (with their values)."""
+    kept, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in options:
+            skip = True
+        elif a not in flags and a.split("=", 1)[0] not in options:
+            kept.append(a)
+    return kept
+
+
+def _finished_rows(path, args):
+    """Rows of ``path`` that belong to this invocation's cells (no training)."""
+    wanted_seeds = set(range(args.seed_offset, args.seed_offset + args.seeds))
+    with open(path, newline="") as fh:
+        return [r for r in csv.DictReader(fh)
+                if r.get("method") in args.methods and r.get("epochs") == str(args.epochs)
+                and float(r.get("noise_rate") or -1) in args.noise_rates
+                and int(r.get("n_train") or -1) in args.train_sizes
+                and int(r.get("seed") or -1) in wanted_seeds
+                and r.get("test_error") not in (None, "")]
 
 
 if __name__ == "__main__":

@@ -152,3 +152,26 @@ def test_robust_table_matches_the_committed_results(capsys):
     printed = capsys.readouterr().out.strip()
     assert printed.startswith("| method | symmetric 0% |")
     assert printed in (results / "README.md").read_text()
+
+
+@pytest.mark.slow
+def test_table1_summary_only_rewrites_from_runs_csv(tmp_path, capsys):
+    table1 = _load("bench_fashion_table1")
+    out = tmp_path / "table1"
+    quick = ["--quick", "--methods", "base", "nnaqc", "--out", str(out)]
+    table1.main(quick)
+    rows = _csv_rows(out / "runs.csv")
+    assert {r["method"] for r in rows} == {"base", "nnaqc"}
+    (out / "summary.md").unlink()
+
+    table1.main(quick + ["--summary-only", "--note", "Seed 1 is still running."])
+    text = (out / "summary.md").read_text()
+    assert "Seed 1 is still running." in text
+    assert "no fit in this invocation" in text
+    command = re.search(r"Command: `([^`]*)`", text).group(1)
+    assert "--summary-only" not in command and "--note" not in command
+    # No new runs: the file is unchanged, and every finished run is in the table.
+    assert _csv_rows(out / "runs.csv") == rows
+    base_error = float(next(r["test_error"] for r in rows
+                            if r["method"] == "base" and float(r["noise_rate"]) == 0.5))
+    assert f"{base_error:.2f}" in text
