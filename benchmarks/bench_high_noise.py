@@ -97,6 +97,8 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=None, help="override the setting's seeds")
     parser.add_argument("--noise-rates", type=float, nargs="+", default=None,
                         help="override the setting's noise rates (every kind)")
+    parser.add_argument("--noise-kinds", nargs="+", default=None,
+                        help="only these of the setting's noise kinds (e.g. random)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default="benchmarks/results/high_noise")
     parser.add_argument("--summary-only", action="store_true",
@@ -114,6 +116,8 @@ def main(argv=None):
         seeds = args.seeds or seeds
         if args.noise_rates:
             noises = [(kind, args.noise_rates) for kind, _ in noises]
+        if args.noise_kinds:
+            noises = [(kind, rates) for kind, rates in noises if kind in args.noise_kinds]
         if args.quick:
             epochs, seeds, methods, noises = 2, 1, ["base", "nnaqc_label"], [("random", [0.5])]
         out = os.path.join(args.out, name)
