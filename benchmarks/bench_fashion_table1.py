@@ -141,12 +141,20 @@ def _finished_rows(path, args):
     """Rows of ``path`` that belong to this invocation's cells (no training)."""
     wanted_seeds = set(range(args.seed_offset, args.seed_offset + args.seeds))
     with open(path, newline="") as fh:
-        return [r for r in csv.DictReader(fh)
+        rows = [r for r in csv.DictReader(fh)
                 if r.get("method") in args.methods and r.get("epochs") == str(args.epochs)
                 and float(r.get("noise_rate") or -1) in args.noise_rates
                 and int(r.get("n_train") or -1) in args.train_sizes
                 and int(r.get("seed") or -1) in wanted_seeds
                 and r.get("test_error") not in (None, "")]
+    # Two processes can finish the same run; as in run_experiment, the first counts.
+    seen, unique = set(), []
+    for r in rows:
+        key = (r["n_train"], r["noise_rate"], r["method"], r["seed"])
+        if key not in seen:
+            seen.add(key)
+            unique.append(r)
+    return unique
 
 
 if __name__ == "__main__":
