@@ -43,7 +43,6 @@ Quick smoke run (digits, used by the test suite)::
 """
 
 import argparse
-import csv
 import os
 import platform
 import sys
@@ -54,7 +53,7 @@ import torch
 # The sknnaqc of the repository this script is in, not another installed copy.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from sknnaqc.experiment import PAPER_METHODS, run_experiment, write_summary
+from sknnaqc.experiment import PAPER_METHODS, finished_runs, run_experiment, write_summary
 
 
 def main(argv=None):
@@ -140,21 +139,10 @@ def _without(argv, flags, options):
 def _finished_rows(path, args):
     """Rows of ``path`` that belong to this invocation's cells (no training)."""
     wanted_seeds = set(range(args.seed_offset, args.seed_offset + args.seeds))
-    with open(path, newline="") as fh:
-        rows = [r for r in csv.DictReader(fh)
-                if r.get("method") in args.methods and r.get("epochs") == str(args.epochs)
-                and float(r.get("noise_rate") or -1) in args.noise_rates
-                and int(r.get("n_train") or -1) in args.train_sizes
-                and int(r.get("seed") or -1) in wanted_seeds
-                and r.get("test_error") not in (None, "")]
-    # Two processes can finish the same run; as in run_experiment, the first counts.
-    seen, unique = set(), []
-    for r in rows:
-        key = (r["n_train"], r["noise_rate"], r["method"], r["seed"])
-        if key not in seen:
-            seen.add(key)
-            unique.append(r)
-    return unique
+    return [r for r in finished_runs(path)
+            if r["method"] in args.methods and int(r["epochs"]) == args.epochs
+            and float(r["noise_rate"]) in args.noise_rates
+            and int(r["n_train"]) in args.train_sizes and int(r["seed"]) in wanted_seeds]
 
 
 if __name__ == "__main__":

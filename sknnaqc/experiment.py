@@ -35,6 +35,7 @@ from .robust import (
 from .noise import corrupt_labels, make_transition_matrix
 
 __all__ = ["METHODS", "DATASETS", "Method", "load_experiment_data", "run_experiment",
+           "finished_runs",
            "summarize", "write_summary"]
 
 
@@ -305,9 +306,29 @@ def run_experiment(
                   f"{METHODS[method].label:<18} seed={seed}: error {100 * error:6.2f}% "
                   f"(fit {fit_seconds:.1f} s, elapsed {time.time() - start:.0f} s)",
                   file=log, flush=True)
-    mine, seen, rows = set(mine), set(), []
+    mine = set(mine)
+    return [r for r in finished_runs(results_csv) if _key(r) in mine]
+
+
+def finished_runs(results_csv):
+    """The finished runs in a results CSV, one row per run.
+
+    Unreadable (torn) rows are skipped, and when two processes sharing the
+    file finished the same run, the first row written counts.
+
+    Parameters
+    ----------
+    results_csv : str or path-like
+        A file written by :func:`run_experiment`.
+
+    Returns
+    -------
+    rows : list of dict
+        The rows as ``csv.DictReader`` reads them, in file order.
+    """
+    seen, rows = set(), []
     for r in _read_done(results_csv):
-        if _key(r) in mine and _key(r) not in seen:  # first result of a run counts
+        if _key(r) not in seen:
             seen.add(_key(r))
             rows.append(r)
     return rows

@@ -284,6 +284,16 @@ def _make_matrix(n_classes, p, kind, n_targets, rng):
     return T
 
 
+def _float64_array(value, name):
+    """``value`` as a new float64 array, or a ValueError naming ``name``."""
+    try:
+        return np.array(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} must be a numeric 2-D array; conversion failed: {exc}"
+        ) from exc
+
+
 def check_transition_matrix(T, n_classes=None):
     """Validate a label-noise transition matrix.
 
@@ -320,12 +330,7 @@ def check_transition_matrix(T, n_classes=None):
     ...
     ValueError: transition_matrix rows must sum to 1 ...; row 0 sums to 1.1
     """
-    try:
-        T = np.array(T, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"transition_matrix must be a numeric 2-D array; conversion failed: {exc}"
-        ) from exc
+    T = _float64_array(T, "transition_matrix")
     if T.ndim != 2 or T.shape[0] != T.shape[1]:
         raise ValueError(
             f"transition_matrix must be a square 2-D array, got shape {T.shape}"
@@ -752,12 +757,7 @@ class NoisyLabelTransformer(TransformerMixin, BaseEstimator):
 def check_proba(proba):
     """Validate predicted probabilities: a finite, non-negative float64 array of
     shape (n_samples, n_classes) with n_samples >= 1 and n_classes >= 2."""
-    try:
-        proba = np.array(proba, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"proba must be a numeric 2-D array; conversion failed: {exc}"
-        ) from exc
+    proba = _float64_array(proba, "proba")
     if proba.ndim != 2 or proba.shape[1] < 2 or proba.shape[0] < 1:
         raise ValueError(
             "proba must have shape (n_samples, n_classes) with n_samples >= 1 "
