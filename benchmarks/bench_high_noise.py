@@ -70,6 +70,11 @@ CANDIDATES = {
                           lambda c, T: NNAQCClassifier(beta=0.9, class_balance=0.1, **c)),
     "nnaqc_bal03": Method("NNAQC, paper's loss + class balance 0.3",
                           lambda c, T: NNAQCClassifier(beta=0.9, class_balance=0.3, **c)),
+    # Milder noise-model dropout than Regu. NNAQC's 0.5 (issue 10 follow-up).
+    "nnaqc_drop01": Method("NNAQC, noise-model dropout 0.1",
+                           lambda c, T: NNAQCClassifier(noise_dropout=0.1, **c)),
+    "nnaqc_drop02": Method("NNAQC, noise-model dropout 0.2",
+                           lambda c, T: NNAQCClassifier(noise_dropout=0.2, **c)),
 }
 ALL = ["base", "nna", "nnaqc_paper", "nnaqc_b05", "nnaqc_b03", "nnaqc_label", "nnaqc_sg",
        "nnaqc_wd", "nnaqc_label_wd", "nnaqc_bal01", "nnaqc_bal03"]
