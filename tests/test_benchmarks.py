@@ -24,6 +24,7 @@ SCRIPTS = {
     "bench_scaling": ("scaling.md", None),  # written by another session; skipped if absent
     "bench_peers": ("peers", "summary.md"),
     "bench_label_issues": ("label_issues", "summary.md"),
+    "diagnose_lenet": ("lenet_curves", None),
 }
 
 
