@@ -42,6 +42,8 @@ import sys
 import time
 
 import torch
+from skorch.callbacks import EarlyStopping
+from skorch.dataset import ValidSplit
 
 from sknnaqc import NNAQCClassifier
 from sknnaqc.experiment import METHODS, Method, run_experiment, write_summary
@@ -75,7 +77,18 @@ CANDIDATES = {
                            lambda c, T: NNAQCClassifier(noise_dropout=0.1, **c)),
     "nnaqc_drop02": Method("NNAQC, noise-model dropout 0.2",
                            lambda c, T: NNAQCClassifier(noise_dropout=0.2, **c)),
+    # Not a loss setting: the defaults plus early stopping on a noisy validation split.
+    "nnaqc_es": Method("NNAQC + early stopping (noisy val.)", lambda c, T: _early_stopped(c)),
 }
+
+
+def _early_stopped(common):
+    """Default NNAQC on 80 % of the set, stopped on the other 20 %'s (noisy) loss."""
+    return NNAQCClassifier(**{
+        **common,
+        "train_split": ValidSplit(0.2, stratified=True, random_state=common["random_state"]),
+        "callbacks": [*(common.get("callbacks") or []),
+                      EarlyStopping(monitor="valid_loss", patience=5, load_best=True)]})
 ALL = ["base", "nna", "nnaqc_paper", "nnaqc_b05", "nnaqc_b03", "nnaqc_label", "nnaqc_sg",
        "nnaqc_wd", "nnaqc_label_wd", "nnaqc_bal01", "nnaqc_bal03"]
 
