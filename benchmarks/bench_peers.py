@@ -452,6 +452,12 @@ def run_curves(args, data, methods, command):
 
 
 def _plot_curves(curves, path, title):
+    plot_error_curves({METHODS[name].label: c["test"] for name, c in curves.items()},
+                      path, title)
+
+
+def plot_error_curves(series, path, title):
+    """One line per ``label -> clean-test error per epoch``; PNG at ``path``."""
     try:
         import matplotlib
 
@@ -461,8 +467,8 @@ def _plot_curves(curves, path, title):
         print("matplotlib is not installed; no plot written.", file=sys.stderr)
         return
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for name, c in curves.items():
-        ax.plot(range(1, len(c["test"]) + 1), c["test"], marker=".", label=METHODS[name].label)
+    for label, errors in series.items():
+        ax.plot(range(1, len(errors) + 1), errors, marker=".", label=label)
     ax.set_xlabel("epoch")
     ax.set_ylabel("clean-test error (%)")
     ax.set_title(title, fontsize=9)

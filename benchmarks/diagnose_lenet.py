@@ -32,7 +32,7 @@ from skorch.dataset import ValidSplit
 
 # The two helpers below live in sibling scripts (benchmarks/ is not a package).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_peers import CleanTestError  # noqa: E402
+from bench_peers import CleanTestError, plot_error_curves  # noqa: E402
 from diagnose_high_noise import classify_rows  # noqa: E402
 from sknnaqc import BaseModelClassifier, NNAQCClassifier  # noqa: E402
 from sknnaqc.experiment import _subsample, load_experiment_data  # noqa: E402
@@ -140,29 +140,10 @@ def main(argv=None):
         tag = f"random{round(100 * args.noise_rate)}_seed{args.seed}"
         with open(os.path.join(args.out, f"report_{tag}.md"), "w") as fh:
             fh.write(text)
-        _plot(curves, os.path.join(args.out, f"curves_{tag}.png"),
-              f"Paper's LeNet, F-MNIST {len(y)}, {args.noise_rate:.0%} eq. (1) noise, "
-              f"seed {args.seed}")
-
-
-def _plot(curves, path, title):
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:  # the report is still written
-        return
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for key, curve in curves.items():
-        ax.plot(np.arange(1, len(curve) + 1), curve, marker="o", ms=3, label=MODELS[key][0])
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("clean-test error (%)")
-    ax.set_title(title, fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+        plot_error_curves({MODELS[k][0]: c for k, c in curves.items()},
+                          os.path.join(args.out, f"curves_{tag}.png"),
+                          f"Paper's LeNet, F-MNIST {len(y)}, {args.noise_rate:.0%} eq. (1) "
+                          f"noise, seed {args.seed}")
 
 
 if __name__ == "__main__":
