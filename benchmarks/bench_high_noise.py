@@ -78,17 +78,27 @@ CANDIDATES = {
     "nnaqc_drop02": Method("NNAQC, noise-model dropout 0.2",
                            lambda c, T: NNAQCClassifier(noise_dropout=0.2, **c)),
     # Not a loss setting: the defaults plus early stopping on a noisy validation split.
-    "nnaqc_es": Method("NNAQC + early stopping (noisy val.)", lambda c, T: _early_stopped(c)),
+    "nnaqc_es": Method("NNAQC + early stopping (noisy val.)",
+                       lambda c, T: early_stopped(NNAQCClassifier, c)),
 }
 
 
-def _early_stopped(common):
-    """Default NNAQC on 80 % of the set, stopped on the other 20 %'s (noisy) loss."""
-    return NNAQCClassifier(**{
-        **common,
-        "train_split": ValidSplit(0.2, stratified=True, random_state=common["random_state"]),
-        "callbacks": [*(common.get("callbacks") or []),
+def early_stopped(cls, params):
+    """``cls(**params)`` trained on 80 % of the set, stopped on the other 20 %'s loss.
+
+    The validation labels are as noisy as the training labels (no clean label
+    is used); the weights of the best validation epoch are kept. This is the
+    early-stopped base model of ``bench_peers.py``; for NNAQC the monitored
+    loss is its own training objective.
+    """
+    return cls(**{
+        **params,
+        "train_split": ValidSplit(0.2, stratified=True, random_state=params["random_state"]),
+        # Watchers first: EarlyStopping ends training inside on_epoch_end.
+        "callbacks": [*(params.get("callbacks") or []),
                       EarlyStopping(monitor="valid_loss", patience=5, load_best=True)]})
+
+
 ALL = ["base", "nna", "nnaqc_paper", "nnaqc_b05", "nnaqc_b03", "nnaqc_label", "nnaqc_sg",
        "nnaqc_wd", "nnaqc_label_wd", "nnaqc_bal01", "nnaqc_bal03"]
 

@@ -27,32 +27,15 @@ import time
 import numpy as np
 import torch
 from sklearn.metrics import confusion_matrix
-from skorch.callbacks import EarlyStopping
-from skorch.dataset import ValidSplit
 
-# The two helpers below live in sibling scripts (benchmarks/ is not a package).
+# The helpers below live in sibling scripts (benchmarks/ is not a package).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_peers import CleanTestError, plot_error_curves  # noqa: E402
+from bench_high_noise import early_stopped  # noqa: E402
 from diagnose_high_noise import classify_rows  # noqa: E402
 from sknnaqc import BaseModelClassifier, NNAQCClassifier  # noqa: E402
 from sknnaqc.experiment import _subsample, load_experiment_data  # noqa: E402
 from sknnaqc.noise import corrupt_labels, make_transition_matrix  # noqa: E402
-
-
-def _early_stopped(cls):
-    """``cls`` trained on 80 % of the noisy set, stopped on the other 20 %'s loss (noisy labels).
-
-    The same recipe as the early-stopped base model of ``bench_peers.py``; for
-    NNAQC the monitored loss is its own training objective on the held-out
-    noisy labels. No clean label is used.
-    """
-    def build(c):
-        return cls(**{**c, "train_split": ValidSplit(0.2, stratified=True,
-                                                     random_state=c["random_state"]),
-                      # Watchers first: EarlyStopping ends training inside on_epoch_end.
-                      "callbacks": [*c["callbacks"], EarlyStopping(
-                          monitor="valid_loss", patience=5, load_best=True)]})
-    return build
 
 
 MODELS = {
@@ -60,8 +43,10 @@ MODELS = {
     "nnaqc": ("NNAQC (defaults)", lambda c: NNAQCClassifier(**c)),
     "regu_nnaqc": ("Regu. NNAQC (noise_dropout=0.5)",
                    lambda c: NNAQCClassifier(noise_dropout=0.5, **c)),
-    "base_es": ("Base + early stopping (noisy val.)", _early_stopped(BaseModelClassifier)),
-    "nnaqc_es": ("NNAQC + early stopping (noisy val.)", _early_stopped(NNAQCClassifier)),
+    "base_es": ("Base + early stopping (noisy val.)",
+                lambda c: early_stopped(BaseModelClassifier, c)),
+    "nnaqc_es": ("NNAQC + early stopping (noisy val.)",
+                 lambda c: early_stopped(NNAQCClassifier, c)),
 }
 
 
