@@ -42,12 +42,13 @@ import sys
 import time
 
 import torch
-from skorch.callbacks import EarlyStopping
-from skorch.dataset import ValidSplit
 
-from sknnaqc import NNAQCClassifier
-from sknnaqc.experiment import METHODS, Method, run_experiment, write_summary
-from sknnaqc.networks import MLP
+# The early-stopping recipe is the peers benchmark's (benchmarks/ is not a package).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_peers import early_stopped  # noqa: E402
+from sknnaqc import NNAQCClassifier  # noqa: E402
+from sknnaqc.experiment import METHODS, Method, run_experiment, write_summary  # noqa: E402
+from sknnaqc.networks import MLP  # noqa: E402
 
 W_DECAY = [("noise_model.weight", {"weight_decay": 0.01})]
 CANDIDATES = {
@@ -81,22 +82,6 @@ CANDIDATES = {
     "nnaqc_es": Method("NNAQC + early stopping (noisy val.)",
                        lambda c, T: early_stopped(NNAQCClassifier, c)),
 }
-
-
-def early_stopped(cls, params):
-    """``cls(**params)`` trained on 80 % of the set, stopped on the other 20 %'s loss.
-
-    The validation labels are as noisy as the training labels (no clean label
-    is used); the weights of the best validation epoch are kept. This is the
-    early-stopped base model of ``bench_peers.py``; for NNAQC the monitored
-    loss is its own training objective.
-    """
-    return cls(**{
-        **params,
-        "train_split": ValidSplit(0.2, stratified=True, random_state=params["random_state"]),
-        # Watchers first: EarlyStopping ends training inside on_epoch_end.
-        "callbacks": [*(params.get("callbacks") or []),
-                      EarlyStopping(monitor="valid_loss", patience=5, load_best=True)]})
 
 
 ALL = ["base", "nna", "nnaqc_paper", "nnaqc_b05", "nnaqc_b03", "nnaqc_label", "nnaqc_sg",

@@ -147,15 +147,25 @@ def _sknnaqc(names):
     return build
 
 
-def _base_es(cfg):
-    return sknnaqc.BaseModelClassifier(
-        MLP, module__hidden=cfg.hidden, lr=cfg.lr, batch_size=cfg.batch_size,
-        max_epochs=cfg.epochs, random_state=cfg.seed,
-        train_split=ValidSplit(0.2, stratified=True, random_state=cfg.seed),
+def early_stopped(cls, params):
+    """``cls(**params)`` trained on 80 % of the set, stopped on the other 20 %'s loss.
+
+    The validation labels are as noisy as the training labels (no clean label
+    is used); the weights of the best validation epoch are kept. For NNAQC the
+    monitored loss is its own training objective.
+    """
+    return cls(**{
+        **params,
+        "train_split": ValidSplit(0.2, stratified=True, random_state=params["random_state"]),
         # Watchers first: EarlyStopping ends training inside on_epoch_end.
-        callbacks=[*cfg.callbacks,
-                   EarlyStopping(monitor="valid_loss", patience=5, load_best=True)],
-    )
+        "callbacks": [*(params.get("callbacks") or []),
+                      EarlyStopping(monitor="valid_loss", patience=5, load_best=True)]})
+
+
+def _base_es(cfg):
+    return early_stopped(sknnaqc.BaseModelClassifier, dict(
+        module=MLP, module__hidden=cfg.hidden, lr=cfg.lr, batch_size=cfg.batch_size,
+        max_epochs=cfg.epochs, random_state=cfg.seed, callbacks=list(cfg.callbacks)))
 
 
 GCE = "GeneralizedCrossEntropyClassifier|GCEClassifier"

@@ -32,7 +32,7 @@ from sklearn.metrics import confusion_matrix
 
 from sknnaqc import BaseModelClassifier, NNAQCClassifier
 from sknnaqc.experiment import load_experiment_data
-from sknnaqc.noise import corrupt_labels, make_transition_matrix
+from sknnaqc.noise import _uninformative_classes, corrupt_labels, make_transition_matrix
 
 MODELS = {
     "Base model": lambda s: BaseModelClassifier(max_epochs=40, random_state=s),
@@ -86,8 +86,7 @@ def main(argv=None):
     for seed in range(args.seeds):
         T = make_transition_matrix(10, args.noise_rate, kind="random", random_state=seed)
         y_noisy = corrupt_labels(y, transition_matrix=T, random_state=seed)
-        off = T - np.diag(np.diag(T))
-        non_id = int((off.max(axis=1) >= np.diag(T)).sum())
+        non_id = len(_uninformative_classes(T))
         for name, build in MODELS.items():
             clf = build(seed).fit(X, y_noisy)
             pred = clf.predict(Xt)

@@ -30,12 +30,12 @@ from sklearn.metrics import confusion_matrix
 
 # The helpers below live in sibling scripts (benchmarks/ is not a package).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_peers import CleanTestError, plot_error_curves  # noqa: E402
-from bench_high_noise import early_stopped  # noqa: E402
+from bench_peers import CleanTestError, early_stopped, plot_error_curves  # noqa: E402
 from diagnose_high_noise import classify_rows  # noqa: E402
 from sknnaqc import BaseModelClassifier, NNAQCClassifier  # noqa: E402
 from sknnaqc.experiment import _subsample, load_experiment_data  # noqa: E402
-from sknnaqc.noise import corrupt_labels, make_transition_matrix  # noqa: E402
+from sknnaqc.noise import (  # noqa: E402
+    _uninformative_classes, corrupt_labels, make_transition_matrix)
 
 
 MODELS = {
@@ -59,7 +59,8 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--train-size", type=int, default=20000)
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--out", default=None, help="folder for report.md, curves.csv, curves.png")
+    parser.add_argument("--out", default=None,
+                        help="folder for report_<noise>_<seed>.md and curves_<noise>_<seed>.png")
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: digits, default MLP, 2 epochs")
     args = parser.parse_args(argv)
@@ -75,8 +76,7 @@ def main(argv=None):
         X, y = _subsample(X, y, args.train_size)
     T = make_transition_matrix(10, args.noise_rate, kind="random", random_state=args.seed)
     y_noisy = corrupt_labels(y, transition_matrix=T, random_state=args.seed)
-    off = T - np.diag(np.diag(T))
-    non_id = int((off.max(axis=1) >= np.diag(T)).sum())
+    non_id = len(_uninformative_classes(T))
 
     curves, rows = {}, []
     for key in args.methods:

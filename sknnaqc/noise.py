@@ -115,10 +115,16 @@ def _warn_if_uninformative(noise_rate, kind, n_classes, n_targets, stacklevel=3)
         )
 
 
-def _warn_if_matrix_uninformative(T, stacklevel=4):
-    off = T.copy()
+def _uninformative_classes(T):
+    """Rows of ``T`` whose diagonal is not the largest entry (a wrong label is at
+    least as likely as the true one, so the class is not identifiable)."""
+    off = np.array(T, dtype=np.float64)
     np.fill_diagonal(off, -np.inf)
-    bad = np.flatnonzero(np.diag(T) <= off.max(axis=1))
+    return np.flatnonzero(np.diag(T) <= off.max(axis=1))
+
+
+def _warn_if_matrix_uninformative(T, stacklevel=4):
+    bad = _uninformative_classes(T)
     if bad.size:
         warnings.warn(
             "transition_matrix has rows (true classes at positions "
